@@ -49,7 +49,10 @@ impl std::fmt::Debug for RawInput {
 pub enum InputOutcome {
     /// The events are durably committed (ids in input order). Resubmissions of an already
     /// committed event id are reported here too, with `duplicate` set.
-    Committed { event_ids: Vec<Uuid>, duplicate: bool },
+    Committed {
+        event_ids: Vec<Uuid>,
+        duplicate: bool,
+    },
     /// The input was rejected at `step` and is durably kept in quarantine.
     Quarantined {
         quarantine_id: Uuid,
@@ -124,7 +127,9 @@ pub enum DeliveryOutcome {
         retry_after: Option<Duration>,
     },
     /// Will never succeed as it is: goes to dead letter with this reason.
-    Permanent { reason: String },
+    Permanent {
+        reason: String,
+    },
 }
 
 /// Delivers rendered notifications to one agency.

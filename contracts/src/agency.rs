@@ -95,6 +95,9 @@ mod tests {
         assert!(AgencyId::parse("camhs-north").is_ok());
         assert_eq!(AgencyId::parse(""), Err(AgencyIdError::Empty));
         assert_eq!(AgencyId::parse("CAMHS"), Err(AgencyIdError::Characters));
-        assert_eq!(AgencyId::parse(&"a".repeat(65)), Err(AgencyIdError::TooLong(65)));
+        assert_eq!(
+            AgencyId::parse(&"a".repeat(65)),
+            Err(AgencyIdError::TooLong(65))
+        );
     }
 }

@@ -54,7 +54,10 @@ impl Demographics {
             .postcode
             .as_deref()
             .map(|p| {
-                let p: String = p.split_whitespace().collect::<String>().to_ascii_uppercase();
+                let p: String = p
+                    .split_whitespace()
+                    .collect::<String>()
+                    .to_ascii_uppercase();
                 // The outward code is all but the last three characters of a UK postcode.
                 p.get(..p.len().saturating_sub(3)).unwrap_or("").to_owned()
             })

@@ -126,10 +126,7 @@ impl EventSubmission {
         if self.schema_version != SCHEMA_VERSION {
             problems.push(FieldProblem::new(
                 "schema_version",
-                format!(
-                    "must be {SCHEMA_VERSION}, found {}",
-                    self.schema_version
-                ),
+                format!("must be {SCHEMA_VERSION}, found {}", self.schema_version),
             ));
         }
         if let Some(id) = self.id

@@ -1,0 +1,68 @@
+//! RFC 9457 problem details: the one error shape of the API.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+use throughline_contracts::event::FieldProblem;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    /// A URI naming the problem type; resolves to the README section that explains it.
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Which fields were wrong, and why (extension member).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldProblem>,
+    /// Where the input is kept for an operator (extension member).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub quarantine_id: Option<String>,
+    /// The pipeline step that rejected the input (extension member).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub step: Option<String>,
+    #[serde(skip)]
+    pub retry_after: Option<u64>,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, slug: &str, title: &str, detail: impl Into<String>) -> Self {
+        Self {
+            type_uri: format!("https://throughline.invalid/problems/{slug}"),
+            title: title.to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            errors: Vec::new(),
+            quarantine_id: None,
+            step: None,
+            retry_after: None,
+        }
+    }
+
+    pub fn unauthorised() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorised",
+            "Missing or unknown API key",
+            "send the source's API key as `Authorization: Bearer <key>`",
+        )
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let retry_after = self.retry_after;
+        let mut res = (status, axum::Json(self)).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/problem+json"),
+        );
+        if let Some(secs) = retry_after {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        res
+    }
+}

@@ -1,0 +1,336 @@
+//! Command line. The binary's edge: the only place errors become `anyhow` and exit codes.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use throughline_contracts::adapter::InputOutcome;
+use throughline_hub::config::{self, Validated};
+use throughline_hub::store::{self, Store};
+use throughline_hub::{app, logging, operator};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+#[derive(Parser)]
+#[command(
+    name = "throughline",
+    version,
+    about = "Routes children's status changes between agencies, and makes sure each handoff is acknowledged."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(clap::Args)]
+struct ConfigArg {
+    /// Configuration file.
+    #[arg(
+        long,
+        short,
+        env = "THROUGHLINE_CONFIG",
+        default_value = "config/hub.toml"
+    )]
+    config: PathBuf,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the hub.
+    Run(ConfigArg),
+    /// Check a configuration file; prints every error as file: key: reason.
+    CheckConfig(ConfigArg),
+    /// Inspect and act on quarantined inputs.
+    Quarantine {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(subcommand)]
+        action: QuarantineAction,
+    },
+    /// Inspect deliveries and requeue dead letters.
+    Deliveries {
+        #[command(flatten)]
+        config: ConfigArg,
+        #[command(subcommand)]
+        action: DeliveriesAction,
+    },
+    /// List open operator alerts.
+    Alerts {
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+}
+
+#[derive(Subcommand)]
+enum QuarantineAction {
+    /// List quarantined inputs, newest first.
+    List {
+        /// held, replayed or discarded.
+        #[arg(long, default_value = "held")]
+        status: String,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Show one input: its reasons and raw content (the viewing is audited).
+    Show { id: Uuid },
+    /// Run a held input through the pipeline again.
+    Replay { id: Uuid },
+    /// Mark a held input discarded (it is kept, and the discard audited).
+    Discard {
+        id: Uuid,
+        #[arg(long)]
+        reason: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum DeliveriesAction {
+    /// List deliveries, newest first.
+    List {
+        /// pending, delivered or dead.
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: i64,
+    },
+    /// Requeue every dead-lettered delivery (same idempotency keys).
+    RetryDead,
+}
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load(arg: &ConfigArg) -> Result<Validated, ExitCode> {
+    config::load(&arg.config).map_err(|errors| {
+        for e in &errors.0 {
+            eprintln!("{e}");
+        }
+        eprintln!("{} configuration error(s)", errors.0.len());
+        ExitCode::from(2)
+    })
+}
+
+fn operator_name() -> String {
+    std::env::var("THROUGHLINE_OPERATOR")
+        .or_else(|_| std::env::var("USER"))
+        .unwrap_or_else(|_| "unknown".into())
+}
+
+async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::CheckConfig(arg) => Ok(match load(&arg) {
+            Ok(c) => {
+                println!(
+                    "{}: ok ({} agencies, {} sources, {} routes, {} sharing agreements)",
+                    arg.config.display(),
+                    c.agencies.len(),
+                    c.sources.len(),
+                    c.routes.len(),
+                    c.agreements.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(code) => code,
+        }),
+        Command::Run(arg) => {
+            let config = match load(&arg) {
+                Ok(c) => Arc::new(c),
+                Err(code) => return Ok(code),
+            };
+            logging::init(&config.log);
+            let cancel = CancellationToken::new();
+            let on_signal = cancel.clone();
+            tokio::spawn(async move {
+                shutdown_signal().await;
+                tracing::info!("shutting down");
+                on_signal.cancel();
+            });
+            app::serve(config, cancel)
+                .await
+                .context("the hub stopped")?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Quarantine {
+            config: arg,
+            action,
+        } => {
+            let config = match load(&arg) {
+                Ok(c) => Arc::new(c),
+                Err(code) => return Ok(code),
+            };
+            let store = Store::connect(&config.store.url)
+                .await
+                .context("opening the store")?;
+            quarantine(config, &store, action).await
+        }
+        Command::Deliveries {
+            config: arg,
+            action,
+        } => {
+            let config = match load(&arg) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let store = Store::connect(&config.store.url)
+                .await
+                .context("opening the store")?;
+            match action {
+                DeliveriesAction::List { status, limit } => {
+                    let mut conn = store.pool().acquire().await?;
+                    let rows = store::deliveries::list(&mut conn, status.as_deref(), limit).await?;
+                    println!(
+                        "{:<36}  {:<36}  {:<20}  {:<9}  {:>8}  last error",
+                        "delivery", "event", "agency", "status", "attempts"
+                    );
+                    for d in rows {
+                        println!(
+                            "{:<36}  {:<36}  {:<20}  {:<9}  {:>8}  {}",
+                            d.id,
+                            d.event_id,
+                            d.agency,
+                            d.status,
+                            d.attempts,
+                            d.last_error.unwrap_or_default()
+                        );
+                    }
+                }
+                DeliveriesAction::RetryDead => {
+                    let n = operator::retry_dead(&store, &operator_name()).await?;
+                    println!("{n} dead-lettered deliveries requeued");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Alerts { config: arg } => {
+            let config = match load(&arg) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let store = Store::connect(&config.store.url)
+                .await
+                .context("opening the store")?;
+            let mut conn = store.pool().acquire().await?;
+            for a in store::alerts::open(&mut conn).await? {
+                println!(
+                    "{}  {:<22}  x{:<5}  {}",
+                    a.last_at.to_rfc3339(),
+                    a.kind,
+                    a.occurrences,
+                    a.detail
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+async fn quarantine(
+    config: Arc<Validated>,
+    store: &Store,
+    action: QuarantineAction,
+) -> anyhow::Result<ExitCode> {
+    let who = operator_name();
+    match action {
+        QuarantineAction::List { status, limit } => {
+            let mut conn = store.pool().acquire().await?;
+            let rows = store::quarantine::list(&mut conn, Some(&status), limit).await?;
+            println!(
+                "{:<36}  {:<25}  {:<20}  {:<10}  fields",
+                "id", "received", "source", "step"
+            );
+            for q in rows {
+                let fields: Vec<&str> = q.problems.iter().map(|p| p.field.as_str()).collect();
+                println!(
+                    "{:<36}  {:<25}  {:<20}  {:<10}  {}",
+                    q.id,
+                    q.received_at.format("%Y-%m-%d %H:%M:%S%.3f"),
+                    q.source_id,
+                    q.step,
+                    fields.join(", ")
+                );
+            }
+        }
+        QuarantineAction::Show { id } => {
+            let item = operator::show(store, &who, id).await?;
+            let s = &item.summary;
+            println!("id:          {}", s.id);
+            println!("status:      {}", s.status);
+            println!("received:    {}", s.received_at.to_rfc3339());
+            println!("source:      {} (format {})", s.source_id, item.format);
+            println!("step:        {}", s.step);
+            for p in &s.problems {
+                println!(
+                    "problem:     {}: {}",
+                    if p.field.is_empty() {
+                        "(input)"
+                    } else {
+                        &p.field
+                    },
+                    p.reason
+                );
+            }
+            println!("raw ({} bytes):", item.raw.body.len());
+            println!("{}", String::from_utf8_lossy(&item.raw.body));
+        }
+        QuarantineAction::Replay { id } => match operator::replay(config, store, &who, id).await? {
+            InputOutcome::Committed { event_ids, .. } => {
+                println!(
+                    "replayed: committed {} event(s): {}",
+                    event_ids.len(),
+                    event_ids
+                        .iter()
+                        .map(Uuid::to_string)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                );
+            }
+            InputOutcome::Quarantined { step, problems, .. } => {
+                println!("still rejected at step {step}:");
+                for p in problems {
+                    println!("  {}: {}", p.field, p.reason);
+                }
+                return Ok(ExitCode::from(1));
+            }
+            InputOutcome::Unavailable { reason } => anyhow::bail!(reason),
+        },
+        QuarantineAction::Discard { id, reason } => {
+            operator::discard(store, &who, id, &reason).await?;
+            println!("discarded {id}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,106 @@
+//! `${NAME}` reads an environment variable; `${file:/path}` reads a secret file (trimmed).
+//!
+//! Interpolation happens on parsed TOML string values, never on the raw text, so a secret cannot
+//! change the file's structure. Keys that hold secrets must be written as a reference: a literal
+//! value there is an error, so keys never sit in plain config.
+
+use std::path::Path;
+
+use super::ConfigError;
+
+/// Keys whose values are secrets and must come from the environment or a secret file.
+const SECRET_KEYS: &[&str] = &["api_key", "secret"];
+
+pub(super) fn interpolate_table(
+    file: &Path,
+    table: &mut toml::Table,
+    prefix: &str,
+    errors: &mut Vec<ConfigError>,
+) {
+    for (k, v) in table.iter_mut() {
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        if SECRET_KEYS.contains(&k.as_str())
+            && let toml::Value::String(s) = v
+            && !is_reference(s)
+        {
+            errors.push(ConfigError::new(
+                file,
+                &path,
+                "secrets must not be written in the file: use \"${ENV_VAR}\" or \"${file:/path/to/secret}\"",
+            ));
+            *s = String::new();
+            continue;
+        }
+        interpolate_value(file, v, &path, errors);
+    }
+}
+
+fn interpolate_value(file: &Path, v: &mut toml::Value, path: &str, errors: &mut Vec<ConfigError>) {
+    match v {
+        toml::Value::String(s) => match expand(s) {
+            Ok(expanded) => *s = expanded,
+            Err(reason) => errors.push(ConfigError::new(file, path, reason)),
+        },
+        toml::Value::Table(t) => interpolate_table(file, t, path, errors),
+        toml::Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                interpolate_value(file, item, &format!("{path}[{i}]"), errors);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn is_reference(s: &str) -> bool {
+    let s = s.trim();
+    s.starts_with("${") && s.ends_with('}') && s[2..].find('}') == Some(s.len() - 3)
+}
+
+/// Expands every `${...}` in `s`. Errors name the variable or file, never its contents.
+fn expand(s: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after
+            .find('}')
+            .ok_or_else(|| "unterminated \"${\": expected a closing \"}\"".to_owned())?;
+        let name = &after[..end];
+        if let Some(path) = name.strip_prefix("file:") {
+            let content = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read secret file {path}: {e}"))?;
+            out.push_str(content.trim_end_matches(['\n', '\r']));
+        } else {
+            let value = std::env::var(name)
+                .map_err(|_| format!("environment variable {name} is not set"))?;
+            out.push_str(&value);
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_are_recognised() {
+        assert!(is_reference("${A}"));
+        assert!(is_reference("${file:/run/secrets/x}"));
+        assert!(!is_reference("abc"));
+        assert!(!is_reference("${A}${B}"));
+    }
+
+    #[test]
+    fn missing_variables_are_named() {
+        let err = expand("${THROUGHLINE_SURELY_UNSET_VAR}").unwrap_err();
+        assert!(err.contains("THROUGHLINE_SURELY_UNSET_VAR"));
+    }
+}

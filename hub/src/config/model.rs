@@ -1,0 +1,262 @@
+//! The configuration's shape. Every field's doc comment is its reference documentation
+//! (README, "Configuration reference"); defaults run with no external service.
+
+use std::net::SocketAddr;
+
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+/// The whole hub configuration (`config/hub.toml`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HubConfig {
+    #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub api: ApiConfig,
+    #[serde(default)]
+    pub log: LogConfig,
+    #[serde(default)]
+    pub delivery: DeliveryConfig,
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Every agency the hub knows: those that send, those that receive, or both.
+    #[serde(default)]
+    pub agencies: Vec<AgencyConfig>,
+    /// Inputs: each source belongs to one agency and speaks one format.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// Which agency roles receive which event kinds.
+    #[serde(default)]
+    pub routes: Vec<RouteConfig>,
+    /// What each agency may receive. Deny by default: no agreement, no delivery.
+    #[serde(default)]
+    pub sharing_agreements: Vec<SharingAgreementConfig>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://path/to/file.db` (created if missing, WAL mode) or
+    /// `postgres://user@host:5432/db`.
+    #[serde(default = "default_store_url")]
+    pub url: String,
+}
+
+fn default_store_url() -> String {
+    "sqlite://data/throughline.db".into()
+}
+
+impl Default for StoreConfig {
+    fn default() -> Self {
+        Self {
+            url: default_store_url(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// Address the HTTP API listens on.
+    #[serde(default = "default_listen")]
+    pub listen: SocketAddr,
+    /// Largest request body accepted, in bytes; larger bodies get 413.
+    #[serde(default = "default_body_limit")]
+    pub body_limit_bytes: usize,
+}
+
+fn default_listen() -> SocketAddr {
+    "127.0.0.1:8080".parse().expect("a valid literal address")
+}
+
+fn default_body_limit() -> usize {
+    1024 * 1024
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            listen: default_listen(),
+            body_limit_bytes: default_body_limit(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    /// `human` or `json`.
+    #[serde(default)]
+    pub format: LogFormat,
+    /// A tracing filter, e.g. `info` or `throughline_hub=debug,info`. `RUST_LOG` overrides it.
+    #[serde(default = "default_log_level")]
+    pub level: String,
+}
+
+fn default_log_level() -> String {
+    "info".into()
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: default_log_level(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Attempts before a delivery goes to dead letter.
+    #[serde(default = "default_max_attempts")]
+    pub max_attempts: u32,
+    /// First retry delay; doubles each attempt, with jitter.
+    #[serde(default = "default_initial_backoff_ms")]
+    pub initial_backoff_ms: u64,
+    /// Longest retry delay (also caps a receiver's Retry-After).
+    #[serde(default = "default_max_backoff_ms")]
+    pub max_backoff_ms: u64,
+    /// How often an idle agency queue looks for work it was not told about (another process,
+    /// such as an operator's replay, may have added it).
+    #[serde(default = "default_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_max_attempts() -> u32 {
+    10
+}
+fn default_initial_backoff_ms() -> u64 {
+    1_000
+}
+fn default_max_backoff_ms() -> u64 {
+    300_000
+}
+fn default_poll_interval_ms() -> u64 {
+    1_000
+}
+
+impl Default for DeliveryConfig {
+    fn default() -> Self {
+        Self {
+            max_attempts: default_max_attempts(),
+            initial_backoff_ms: default_initial_backoff_ms(),
+            max_backoff_ms: default_max_backoff_ms(),
+            poll_interval_ms: default_poll_interval_ms(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Delivered notifications (and events all of whose deliveries are done) older than this
+    /// many days are pruned. Undelivered, dead-lettered and quarantined data is never pruned.
+    #[serde(default = "default_delivered_days")]
+    pub delivered_days: u32,
+    /// How often the retention sweep runs, in seconds.
+    #[serde(default = "default_sweep_secs")]
+    pub sweep_interval_secs: u64,
+}
+
+fn default_delivered_days() -> u32 {
+    30
+}
+fn default_sweep_secs() -> u64 {
+    3600
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        Self {
+            delivered_days: default_delivered_days(),
+            sweep_interval_secs: default_sweep_secs(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgencyConfig {
+    /// Short id, e.g. `camhs-north` (lowercase letters, digits, `-`, `_`, `.`).
+    pub id: String,
+    /// Human name, for dashboards and alerts.
+    #[serde(default)]
+    pub name: String,
+    /// The agency's role, matched by routes: e.g. `school`, `health`, `social_care`, `send`.
+    pub role: String,
+    /// Where its notifications go. An agency without a sink only sends.
+    #[serde(default)]
+    pub sink: Option<SinkConfig>,
+}
+
+/// How notifications reach an agency.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum SinkConfig {
+    /// Signed JSON over HTTPS (see `docs/adapters/webhook.md`).
+    Webhook(throughline_adapter_webhook::WebhookConfig),
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceConfig {
+    /// Source id, used in `POST /v1/ingest/{id}` and in quarantine records.
+    pub id: String,
+    /// The agency this source speaks for; events it submits must name this agency.
+    pub agency: String,
+    /// The agency's system, e.g. `arbor`, `liquidlogic`.
+    #[serde(default = "default_system")]
+    pub system: String,
+    /// Native format: `canonical-json` or `social-care-csv`.
+    #[serde(default = "default_format")]
+    pub format: String,
+    /// The source's API key, as `"${ENV_VAR}"` or `"${file:/path}"`; held only as a SHA-256 hash.
+    pub api_key: String,
+}
+
+fn default_system() -> String {
+    "unknown".into()
+}
+fn default_format() -> String {
+    "canonical-json".into()
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteConfig {
+    /// Event kinds this route covers (e.g. `referral.made`), or `["*"]` for all.
+    pub kinds: Vec<String>,
+    /// Agency roles that receive them, when involved with the child.
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SharingAgreementConfig {
+    /// The agreement's reference, recorded with every disclosure made under it.
+    pub id: String,
+    /// The recipient agency it covers.
+    pub agency: String,
+    /// Purpose and lawful basis, for the audit trail.
+    #[serde(default)]
+    pub purpose: String,
+    /// Event kinds the agency may receive, or `["*"]`.
+    pub kinds: Vec<String>,
+    /// Fields it may receive, as paths into the notification: `subject.identifiers.nhs_number`,
+    /// `subject.demographics.date_of_birth`, `payload.referral_id`, `payload.*`, `subject.*`.
+    pub fields: Vec<String>,
+    /// Last day the agreement is in force; after it, deliveries are denied and alerted.
+    #[serde(default)]
+    pub expires: Option<NaiveDate>,
+}

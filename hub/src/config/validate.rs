@@ -1,0 +1,346 @@
+//! Cross-checks the parsed configuration and turns it into the hub's working form.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::Path;
+
+use chrono::NaiveDate;
+use sha2::{Digest, Sha256};
+use throughline_contracts::AgencyId;
+use throughline_contracts::kind::EventKind;
+
+use super::ConfigError;
+use super::model::*;
+
+/// A set of event kinds; `None` means every kind (`["*"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KindSet(Option<BTreeSet<EventKind>>);
+
+impl KindSet {
+    pub fn contains(&self, kind: EventKind) -> bool {
+        self.0.as_ref().is_none_or(|s| s.contains(&kind))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Agency {
+    pub id: AgencyId,
+    pub name: String,
+    pub role: String,
+    pub sink: Option<SinkConfig>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub id: String,
+    pub agency: AgencyId,
+    pub system: String,
+    pub format: String,
+    /// SHA-256 of the API key; the key itself is not kept.
+    pub api_key_sha256: [u8; 32],
+}
+
+#[derive(Debug, Clone)]
+pub struct Route {
+    pub kinds: KindSet,
+    pub roles: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SharingAgreement {
+    pub id: String,
+    pub agency: AgencyId,
+    pub purpose: String,
+    pub kinds: KindSet,
+    pub fields: Vec<String>,
+    pub expires: Option<NaiveDate>,
+}
+
+impl SharingAgreement {
+    /// Whether this agreement lets its agency receive `kind` on `today`.
+    pub fn covers(&self, kind: EventKind, today: NaiveDate) -> bool {
+        self.kinds.contains(kind) && self.expires.is_none_or(|last| today <= last)
+    }
+}
+
+/// A configuration that passed every check, in the form the hub runs on.
+#[derive(Debug, Clone)]
+pub struct Validated {
+    pub store: StoreConfig,
+    pub api: ApiConfig,
+    pub log: LogConfig,
+    pub delivery: DeliveryConfig,
+    pub retention: RetentionConfig,
+    pub agencies: BTreeMap<AgencyId, Agency>,
+    pub sources: HashMap<String, Source>,
+    pub routes: Vec<Route>,
+    pub agreements: Vec<SharingAgreement>,
+}
+
+impl Validated {
+    /// The source whose API key hashes to `key_sha256`, compared without early exit.
+    pub fn source_for_key(&self, key: &str) -> Option<&Source> {
+        let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        self.sources.values().find(|s| {
+            s.api_key_sha256
+                .iter()
+                .zip(presented.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        })
+    }
+}
+
+fn kind_set(file: &Path, key: &str, kinds: &[String], errors: &mut Vec<ConfigError>) -> KindSet {
+    if kinds.iter().any(|k| k == "*") {
+        return KindSet(None);
+    }
+    if kinds.is_empty() {
+        errors.push(ConfigError::new(
+            file,
+            key,
+            "must list at least one event kind, or \"*\"",
+        ));
+    }
+    let mut set = BTreeSet::new();
+    for (i, k) in kinds.iter().enumerate() {
+        match k.parse::<EventKind>() {
+            Ok(kind) => {
+                set.insert(kind);
+            }
+            Err(e) => errors.push(ConfigError::new(
+                file,
+                &format!("{key}[{i}]"),
+                e.to_string(),
+            )),
+        }
+    }
+    KindSet(Some(set))
+}
+
+pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<ConfigError>> {
+    let mut errors = Vec::new();
+
+    if !(c.store.url.starts_with("sqlite:")
+        || c.store.url.starts_with("postgres:")
+        || c.store.url.starts_with("postgresql:"))
+    {
+        errors.push(ConfigError::new(
+            file,
+            "store.url",
+            "must start with sqlite: or postgres:",
+        ));
+    }
+    if c.delivery.max_attempts == 0 {
+        errors.push(ConfigError::new(
+            file,
+            "delivery.max_attempts",
+            "must be at least 1",
+        ));
+    }
+    if c.delivery.initial_backoff_ms == 0
+        || c.delivery.initial_backoff_ms > c.delivery.max_backoff_ms
+    {
+        errors.push(ConfigError::new(
+            file,
+            "delivery.initial_backoff_ms",
+            "must be at least 1 and no more than delivery.max_backoff_ms",
+        ));
+    }
+    if c.retention.delivered_days == 0 {
+        errors.push(ConfigError::new(
+            file,
+            "retention.delivered_days",
+            "must be at least 1",
+        ));
+    }
+
+    let mut agencies = BTreeMap::new();
+    for (i, a) in c.agencies.iter().enumerate() {
+        let id = match AgencyId::parse(&a.id) {
+            Ok(id) => id,
+            Err(e) => {
+                errors.push(ConfigError::new(
+                    file,
+                    &format!("agencies[{i}].id"),
+                    e.to_string(),
+                ));
+                continue;
+            }
+        };
+        if a.role.trim().is_empty() {
+            errors.push(ConfigError::new(
+                file,
+                &format!("agencies[{i}].role"),
+                "must not be empty",
+            ));
+        }
+        if let Some(SinkConfig::Webhook(w)) = &a.sink
+            && let Err(e) = w.build()
+        {
+            errors.push(ConfigError::new(
+                file,
+                &format!("agencies[{i}].sink"),
+                e.to_string(),
+            ));
+        }
+        let agency = Agency {
+            id: id.clone(),
+            name: if a.name.is_empty() {
+                a.id.clone()
+            } else {
+                a.name.clone()
+            },
+            role: a.role.clone(),
+            sink: a.sink.clone(),
+        };
+        if agencies.insert(id, agency).is_some() {
+            errors.push(ConfigError::new(
+                file,
+                &format!("agencies[{i}].id"),
+                "duplicate agency id",
+            ));
+        }
+    }
+
+    let known_agency = |key: &str, id: &str, errors: &mut Vec<ConfigError>| -> Option<AgencyId> {
+        match AgencyId::parse(id) {
+            Ok(a) if agencies.contains_key(&a) => Some(a),
+            Ok(_) => {
+                errors.push(ConfigError::new(
+                    file,
+                    key,
+                    "no agency with this id is configured",
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(ConfigError::new(file, key, e.to_string()));
+                None
+            }
+        }
+    };
+
+    let mut sources = HashMap::new();
+    let mut key_hashes = BTreeSet::new();
+    for (i, s) in c.sources.iter().enumerate() {
+        let agency = known_agency(&format!("sources[{i}].agency"), &s.agency, &mut errors);
+        if crate::pipeline::normalise::normaliser_for(&s.format).is_none() {
+            errors.push(ConfigError::new(
+                file,
+                &format!("sources[{i}].format"),
+                format!(
+                    "unknown format; expected one of: {}",
+                    crate::pipeline::normalise::FORMATS.join(", ")
+                ),
+            ));
+        }
+        if s.api_key.len() < 16 {
+            errors.push(ConfigError::new(
+                file,
+                &format!("sources[{i}].api_key"),
+                "must be at least 16 characters",
+            ));
+        }
+        let hash: [u8; 32] = Sha256::digest(s.api_key.as_bytes()).into();
+        if !s.api_key.is_empty() && !key_hashes.insert(hash) {
+            errors.push(ConfigError::new(
+                file,
+                &format!("sources[{i}].api_key"),
+                "the same key is used by another source",
+            ));
+        }
+        if let Some(agency) = agency {
+            let source = Source {
+                id: s.id.clone(),
+                agency,
+                system: s.system.clone(),
+                format: s.format.clone(),
+                api_key_sha256: hash,
+            };
+            if sources.insert(s.id.clone(), source).is_some() {
+                errors.push(ConfigError::new(
+                    file,
+                    &format!("sources[{i}].id"),
+                    "duplicate source id",
+                ));
+            }
+        }
+    }
+
+    let roles: BTreeSet<&str> = agencies.values().map(|a| a.role.as_str()).collect();
+    let mut routes = Vec::new();
+    for (i, r) in c.routes.iter().enumerate() {
+        let kinds = kind_set(file, &format!("routes[{i}].kinds"), &r.kinds, &mut errors);
+        for (j, role) in r.roles.iter().enumerate() {
+            if !roles.contains(role.as_str()) {
+                errors.push(ConfigError::new(
+                    file,
+                    &format!("routes[{i}].roles[{j}]"),
+                    "no agency has this role",
+                ));
+            }
+        }
+        routes.push(Route {
+            kinds,
+            roles: r.roles.clone(),
+        });
+    }
+
+    let mut agreements = Vec::new();
+    let mut agreement_ids = BTreeSet::new();
+    for (i, a) in c.sharing_agreements.iter().enumerate() {
+        let key = |k: &str| format!("sharing_agreements[{i}].{k}");
+        if a.id.trim().is_empty() {
+            errors.push(ConfigError::new(file, &key("id"), "must not be empty"));
+        } else if !agreement_ids.insert(a.id.clone()) {
+            errors.push(ConfigError::new(
+                file,
+                &key("id"),
+                "duplicate sharing agreement id",
+            ));
+        }
+        let agency = known_agency(&key("agency"), &a.agency, &mut errors);
+        let kinds = kind_set(file, &key("kinds"), &a.kinds, &mut errors);
+        if a.fields.is_empty() {
+            errors.push(ConfigError::new(
+                file,
+                &key("fields"),
+                "must list at least one field",
+            ));
+        }
+        for (j, f) in a.fields.iter().enumerate() {
+            if !(f.starts_with("subject.") || f.starts_with("payload.")) || f.ends_with('.') {
+                errors.push(ConfigError::new(
+                    file,
+                    &format!("sharing_agreements[{i}].fields[{j}]"),
+                    "must be a path starting with subject. or payload.",
+                ));
+            }
+        }
+        if let Some(agency) = agency {
+            agreements.push(SharingAgreement {
+                id: a.id.clone(),
+                agency,
+                purpose: a.purpose.clone(),
+                kinds,
+                fields: a.fields.clone(),
+                expires: a.expires,
+            });
+        }
+    }
+
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(Validated {
+        store: c.store,
+        api: c.api,
+        log: c.log,
+        delivery: c.delivery,
+        retention: c.retention,
+        agencies,
+        sources,
+        routes,
+        agreements,
+    })
+}

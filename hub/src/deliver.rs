@@ -1,0 +1,108 @@
+//! Deliver: one durable queue and one worker per agency.
+//!
+//! Isolation is the point: each agency's deliveries are its own queue (rows of `deliveries` with
+//! its id) drained by its own task, so an agency whose receiver hangs or fails delays nobody
+//! else. Within a queue, each child's notifications stay in order: while one is waiting to be
+//! retried, later ones for the same child wait behind it; other children's go ahead.
+//!
+//! The queue is the database, not memory: a restart (after kill -9 or otherwise) finds every
+//! pending delivery where it was and sends it, with its stored idempotency key.
+
+mod backoff;
+mod worker;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use throughline_contracts::AgencyId;
+use throughline_contracts::adapter::Sink;
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{DeliveryConfig, SinkConfig, Validated};
+use crate::store::Store;
+
+pub use backoff::Backoff;
+
+/// Wakes an agency's worker when new deliveries are committed for it.
+#[derive(Clone, Default)]
+pub struct Wakers(Arc<BTreeMap<AgencyId, Arc<Notify>>>);
+
+impl Wakers {
+    pub fn for_agencies<'a>(agencies: impl IntoIterator<Item = &'a AgencyId>) -> Self {
+        Self(Arc::new(
+            agencies
+                .into_iter()
+                .map(|a| (a.clone(), Arc::new(Notify::new())))
+                .collect(),
+        ))
+    }
+
+    pub fn wake(&self, agency: &AgencyId) {
+        if let Some(n) = self.0.get(agency) {
+            n.notify_one();
+        }
+    }
+
+    fn notify(&self, agency: &AgencyId) -> Arc<Notify> {
+        self.0.get(agency).cloned().unwrap_or_default()
+    }
+}
+
+/// Builds the sink an agency's configuration describes.
+pub fn build_sink(config: &SinkConfig) -> Result<Arc<dyn Sink>, String> {
+    match config {
+        SinkConfig::Webhook(w) => w
+            .build()
+            .map(|s| Arc::new(s) as Arc<dyn Sink>)
+            .map_err(|e| e.to_string()),
+    }
+}
+
+/// Starts a worker for every agency that has a sink.
+pub fn spawn_workers(
+    config: &Validated,
+    store: &Store,
+    wakers: &Wakers,
+    cancel: &CancellationToken,
+) -> Result<Vec<JoinHandle<()>>, String> {
+    let mut handles = Vec::new();
+    for agency in config.agencies.values() {
+        let Some(sink_config) = &agency.sink else {
+            continue;
+        };
+        let sink = build_sink(sink_config).map_err(|e| format!("agency {}: {e}", agency.id))?;
+        let w = worker::Worker {
+            agency: agency.id.clone(),
+            sink,
+            store: store.clone(),
+            notify: wakers.notify(&agency.id),
+            settings: Settings::from(&config.delivery),
+            cancel: cancel.clone(),
+        };
+        handles.push(tokio::spawn(w.run()));
+    }
+    Ok(handles)
+}
+
+/// Delivery settings, checked at start-up.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub max_attempts: i64,
+    pub backoff: Backoff,
+    pub poll_interval: std::time::Duration,
+}
+
+impl From<&DeliveryConfig> for Settings {
+    fn from(c: &DeliveryConfig) -> Self {
+        Self {
+            max_attempts: i64::from(c.max_attempts),
+            backoff: Backoff::new(
+                std::time::Duration::from_millis(c.initial_backoff_ms),
+                std::time::Duration::from_millis(c.max_backoff_ms),
+            ),
+            poll_interval: std::time::Duration::from_millis(c.poll_interval_ms),
+        }
+    }
+}

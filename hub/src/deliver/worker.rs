@@ -1,0 +1,185 @@
+//! One agency's delivery worker.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use throughline_contracts::AgencyId;
+use throughline_contracts::adapter::{DeliveryOutcome, Sink};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::store::{self, Store, StoreError, audit::AuditEntry, deliveries::Delivery};
+
+use super::Settings;
+
+/// How many pending deliveries one pass looks at.
+const BATCH: i64 = 200;
+
+pub(super) struct Worker {
+    pub agency: AgencyId,
+    pub sink: Arc<dyn Sink>,
+    pub store: Store,
+    pub notify: Arc<Notify>,
+    pub settings: Settings,
+    pub cancel: CancellationToken,
+}
+
+impl Worker {
+    pub async fn run(self) {
+        tracing::info!(agency = %self.agency, "delivery worker started");
+        loop {
+            let wait = match self.pass().await {
+                Ok(wait) => wait,
+                Err(e) => {
+                    tracing::error!(agency = %self.agency, error = %e, "delivery pass failed; will retry");
+                    Some(self.settings.poll_interval)
+                }
+            };
+            let wait = wait
+                .unwrap_or(self.settings.poll_interval)
+                .min(self.settings.poll_interval);
+            if wait.is_zero() {
+                if self.cancel.is_cancelled() {
+                    break;
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = self.cancel.cancelled() => break,
+                _ = self.notify.notified() => {}
+                _ = tokio::time::sleep(wait) => {}
+            }
+        }
+        tracing::info!(agency = %self.agency, "delivery worker stopped");
+    }
+
+    /// Attempts every due delivery once, in queue order, keeping each child's order. Returns how
+    /// long until the next one is due: zero if it did work and more may be waiting.
+    async fn pass(&self) -> Result<Option<Duration>, StoreError> {
+        let pending = {
+            let mut conn = self.store.pool().acquire().await?;
+            store::deliveries::pending_for_agency(&mut conn, self.agency.as_str(), BATCH).await?
+        };
+        let full_batch = pending.len() as i64 == BATCH;
+        let mut waiting_children: HashSet<Uuid> = HashSet::new();
+        let mut next_due: Option<Duration> = None;
+        let mut attempted = false;
+        for d in pending {
+            if self.cancel.is_cancelled() {
+                return Ok(Some(Duration::ZERO));
+            }
+            if waiting_children.contains(&d.child_id) {
+                continue;
+            }
+            let now = chrono::Utc::now();
+            if d.next_attempt_at > now {
+                waiting_children.insert(d.child_id);
+                let until = (d.next_attempt_at - now).to_std().unwrap_or_default();
+                next_due = Some(next_due.map_or(until, |n| n.min(until)));
+                continue;
+            }
+            attempted = true;
+            if !self.attempt(&d).await? {
+                waiting_children.insert(d.child_id);
+                let until = self.settings.backoff.delay(1, None);
+                next_due = Some(next_due.map_or(until, |n| n.min(until)));
+            }
+        }
+        if attempted && full_batch {
+            return Ok(Some(Duration::ZERO));
+        }
+        Ok(next_due)
+    }
+
+    /// One attempt at one delivery, recorded durably. Returns whether it left the queue.
+    async fn attempt(&self, d: &Delivery) -> Result<bool, StoreError> {
+        let outcome = tokio::select! {
+            o = self.sink.deliver(&d.notification) => o,
+            _ = self.cancel.cancelled() => return Ok(false),
+        };
+        let attempts = d.attempts + 1;
+        let mut tx = self.store.begin().await?;
+        let left = match outcome {
+            DeliveryOutcome::Delivered => {
+                store::deliveries::mark_delivered(&mut tx, d.id, attempts).await?;
+                store::audit::append(
+                    &mut tx,
+                    &AuditEntry {
+                        actor: "hub".into(),
+                        action: "delivery.delivered".into(),
+                        event_id: Some(d.event_id),
+                        agency: Some(d.agency.clone()),
+                        sharing_agreement: Some(d.notification.sharing_agreement.clone()),
+                        detail: Some(format!(
+                            "notification {} delivered on attempt {attempts}",
+                            d.id
+                        )),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+                tracing::info!(agency = %self.agency, delivery_id = %d.id, event_id = %d.event_id, attempts, "delivered");
+                true
+            }
+            DeliveryOutcome::Retryable {
+                reason,
+                retry_after,
+            } if attempts < self.settings.max_attempts => {
+                let delay = self.settings.backoff.delay(attempts as u32, retry_after);
+                let next =
+                    chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
+                store::deliveries::schedule_retry(&mut tx, d.id, attempts, next, &reason).await?;
+                tracing::warn!(agency = %self.agency, delivery_id = %d.id, attempts, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; will retry");
+                false
+            }
+            DeliveryOutcome::Retryable { reason, .. } => {
+                let reason = format!("gave up after {attempts} attempts: {reason}");
+                self.dead_letter(&mut tx, d, attempts, &reason).await?;
+                true
+            }
+            DeliveryOutcome::Permanent { reason } => {
+                self.dead_letter(&mut tx, d, attempts, &reason).await?;
+                true
+            }
+        };
+        tx.commit().await?;
+        Ok(left)
+    }
+
+    async fn dead_letter(
+        &self,
+        conn: &mut sqlx::AnyConnection,
+        d: &Delivery,
+        attempts: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        store::deliveries::mark_dead(conn, d.id, attempts, reason).await?;
+        store::audit::append(
+            conn,
+            &AuditEntry {
+                actor: "hub".into(),
+                action: "delivery.dead_lettered".into(),
+                event_id: Some(d.event_id),
+                agency: Some(d.agency.clone()),
+                detail: Some(format!("notification {}: {reason}", d.id)),
+                ..Default::default()
+            },
+        )
+        .await?;
+        store::alerts::raise(
+            conn,
+            &format!("dead_letter:{}", d.agency),
+            "dead_letter",
+            Some(&d.agency),
+            &format!(
+                "deliveries to `{}` are going to dead letter; last: {reason}",
+                d.agency
+            ),
+        )
+        .await?;
+        tracing::error!(agency = %self.agency, delivery_id = %d.id, attempts, reason = %reason, "delivery dead-lettered");
+        Ok(())
+    }
+}

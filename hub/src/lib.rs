@@ -1,0 +1,18 @@
+//! Throughline's hub: the routing core between agencies' systems.
+//!
+//! Modules follow the pipeline (see [`pipeline`]): inputs arrive through the [`api`] (or a
+//! source adapter), are committed with their deliveries by the [`pipeline`] into the [`store`],
+//! and delivered by per-agency workers in [`deliver`]. [`operator`] holds what people do to the
+//! exception queues; [`app`] starts and stops it all.
+#![forbid(unsafe_code)]
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod deliver;
+pub mod logging;
+pub mod operator;
+pub mod pipeline;
+pub mod projection;
+pub mod retention;
+pub mod store;

@@ -1,0 +1,147 @@
+//! What operators do to the exception queues: quarantine and dead letters. Shared by the CLI
+//! (and, later, the dashboard), so each action is audited the same way wherever it starts.
+
+use std::sync::Arc;
+
+use throughline_contracts::adapter::InputOutcome;
+use uuid::Uuid;
+
+use crate::config::Validated;
+use crate::deliver::Wakers;
+use crate::pipeline::{Origin, Pipeline};
+use crate::store::{self, Store, StoreError, audit::AuditEntry};
+
+#[derive(Debug, thiserror::Error)]
+pub enum OperatorError {
+    #[error("no quarantine item with id {0}")]
+    NotFound(Uuid),
+    #[error("quarantine item {0} is already {1}")]
+    NotHeld(Uuid, String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for OperatorError {
+    fn from(e: sqlx::Error) -> Self {
+        OperatorError::Store(e.into())
+    }
+}
+
+fn entry(operator: &str, action: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        actor: format!("operator:{operator}"),
+        action: action.into(),
+        detail: Some(detail),
+        ..Default::default()
+    }
+}
+
+/// Shows a quarantined input, raw bytes included; the viewing is audited.
+pub async fn show(
+    store: &Store,
+    operator: &str,
+    id: Uuid,
+) -> Result<store::quarantine::QuarantineItem, OperatorError> {
+    let mut tx = store.begin().await?;
+    let item = store::quarantine::get(&mut tx, id)
+        .await?
+        .ok_or(OperatorError::NotFound(id))?;
+    store::audit::append(
+        &mut tx,
+        &entry(
+            operator,
+            "quarantine.shown",
+            format!("quarantine item {id} shown"),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(item)
+}
+
+/// Runs a held input through the pipeline again with the current configuration.
+pub async fn replay(
+    config: Arc<Validated>,
+    store: &Store,
+    operator: &str,
+    id: Uuid,
+) -> Result<InputOutcome, OperatorError> {
+    let item = {
+        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+        store::quarantine::get(&mut conn, id)
+            .await?
+            .ok_or(OperatorError::NotFound(id))?
+    };
+    if item.summary.status != "held" {
+        return Err(OperatorError::NotHeld(id, item.summary.status));
+    }
+    {
+        let mut conn = store.pool().acquire().await.map_err(StoreError::from)?;
+        store::audit::append(
+            &mut conn,
+            &entry(
+                operator,
+                "quarantine.replay_requested",
+                format!("quarantine item {id}"),
+            ),
+        )
+        .await?;
+    }
+    // Workers in a running hub poll their queues, so deliveries committed here reach them.
+    let pipeline = Pipeline::new(config, store.clone(), Wakers::default());
+    Ok(pipeline
+        .process(&item.raw, &item.format, Origin::Replay(id))
+        .await)
+}
+
+/// Marks a held input discarded. It is kept (nothing quarantined is pruned) and audited.
+pub async fn discard(
+    store: &Store,
+    operator: &str,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), OperatorError> {
+    let mut tx = store.begin().await?;
+    let item = store::quarantine::get(&mut tx, id)
+        .await?
+        .ok_or(OperatorError::NotFound(id))?;
+    if !store::quarantine::resolve(
+        &mut tx,
+        id,
+        "discarded",
+        &format!("operator:{operator}"),
+        None,
+    )
+    .await?
+    {
+        return Err(OperatorError::NotHeld(id, item.summary.status));
+    }
+    store::audit::append(
+        &mut tx,
+        &entry(
+            operator,
+            "quarantine.discarded",
+            format!("quarantine item {id} discarded: {reason}"),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts every dead-lettered delivery back in its queue; audited.
+pub async fn retry_dead(store: &Store, operator: &str) -> Result<usize, OperatorError> {
+    let mut tx = store.begin().await?;
+    let requeued = store::deliveries::retry_dead(&mut tx).await?;
+    store::audit::append(
+        &mut tx,
+        &entry(
+            operator,
+            "deliveries.retry_dead",
+            format!("{} dead-lettered deliveries requeued", requeued.len()),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(requeued.len())
+}

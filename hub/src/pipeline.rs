@@ -1,0 +1,277 @@
+//! The routing core: one pipeline, each step its own module, run in this order:
+//!
+//! receive → validate → normalise → resolve identity → update involvements → route → commit →
+//! acknowledge the source → (the `deliver` module) deliver → record the outcome.
+//!
+//! [`Pipeline::process`] takes one raw input from any source and returns what became of it. It
+//! either commits every event in the input, with all their deliveries, audit entries and alerts,
+//! in one transaction; or it keeps the input whole in quarantine with the step and the specific
+//! reasons. Only then does the caller acknowledge its source. An input is the unit: a CSV extract
+//! with one bad row is quarantined whole, so an operator replays one thing, not half of one.
+
+pub mod identity;
+pub mod involvement;
+pub mod normalise;
+pub mod receive;
+pub mod route;
+pub mod validate;
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use throughline_contracts::AgencyId;
+use throughline_contracts::adapter::{InputOutcome, NormaliseContext, RawInput};
+use throughline_contracts::event::{Event, FieldProblem};
+use tokio::sync::Mutex;
+use uuid::Uuid;
+
+use crate::config::Validated;
+use crate::deliver::Wakers;
+use crate::store::{self, Store, StoreError};
+
+/// Pipeline steps, as recorded in quarantine.
+pub mod step {
+    pub const RECEIVE: &str = "receive";
+    pub const NORMALISE: &str = "normalise";
+    pub const VALIDATE: &str = "validate";
+    pub const IDENTITY: &str = "identity";
+}
+
+/// What a replayed or fresh input is: where a rejection goes.
+#[derive(Debug, Clone, Copy)]
+pub enum Origin {
+    /// A new input: a rejection creates a quarantine item.
+    Fresh,
+    /// A replay of this quarantine item: a rejection updates it instead.
+    Replay(Uuid),
+}
+
+pub struct Pipeline {
+    config: Arc<Validated>,
+    store: Store,
+    wakers: Wakers,
+    /// Serialises identity resolution and commit within this process, so two inputs about the
+    /// same new child cannot both create it.
+    commit_lock: Mutex<()>,
+}
+
+/// Why an input stopped before commit.
+enum Stop {
+    Reject(&'static str, Vec<FieldProblem>),
+    Conflict(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for Stop {
+    fn from(e: StoreError) -> Self {
+        Stop::Store(e)
+    }
+}
+
+impl From<sqlx::Error> for Stop {
+    fn from(e: sqlx::Error) -> Self {
+        Stop::Store(e.into())
+    }
+}
+
+impl Pipeline {
+    pub fn new(config: Arc<Validated>, store: Store, wakers: Wakers) -> Self {
+        Self {
+            config,
+            store,
+            wakers,
+            commit_lock: Mutex::new(()),
+        }
+    }
+
+    pub fn config(&self) -> &Validated {
+        &self.config
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Runs one input through every step up to commit, and says what became of it.
+    pub async fn process(&self, raw: &RawInput, format: &str, origin: Origin) -> InputOutcome {
+        match self.try_process(raw, format).await {
+            Ok((event_ids, duplicate)) => {
+                if let Origin::Replay(qid) = origin
+                    && let Err(e) = self.mark_replayed(qid, &event_ids).await
+                {
+                    tracing::error!(quarantine_id = %qid, error = %e, "replay committed but could not mark the quarantine item");
+                }
+                InputOutcome::Committed {
+                    event_ids,
+                    duplicate,
+                }
+            }
+            Err(Stop::Reject(step, problems)) => {
+                self.quarantine(raw, format, step, problems, origin, None)
+                    .await
+            }
+            Err(Stop::Conflict(detail)) => {
+                let problems = vec![FieldProblem::new("subject.identifiers", detail.clone())];
+                self.quarantine(raw, format, step::IDENTITY, problems, origin, Some(detail))
+                    .await
+            }
+            Err(Stop::Store(e)) => {
+                tracing::error!(source_id = %raw.source_id, error = %e, "store unavailable; input not acknowledged");
+                InputOutcome::Unavailable {
+                    reason: "the hub's store is unavailable; retry later".into(),
+                }
+            }
+        }
+    }
+
+    async fn try_process(&self, raw: &RawInput, format: &str) -> Result<(Vec<Uuid>, bool), Stop> {
+        let source =
+            receive::source_of(&self.config, raw).map_err(|p| Stop::Reject(step::RECEIVE, p))?;
+        let ctx = NormaliseContext {
+            source_id: source.id.clone(),
+            agency: source.agency.clone(),
+            system: source.system.clone(),
+            adapter: "http-ingest".into(),
+        };
+        let submissions = normalise::normalise(raw, format, &ctx)
+            .map_err(|r| Stop::Reject(step::NORMALISE, r.problems))?;
+        validate::validate(&self.config, source, &submissions, chrono::Utc::now())
+            .map_err(|p| Stop::Reject(step::VALIDATE, p))?;
+        let events: Vec<Event> = submissions
+            .into_iter()
+            .map(|s| s.into_event(raw.received_at))
+            .collect();
+
+        let _serial = self.commit_lock.lock().await;
+        let mut tx = self.store.begin().await?;
+        let mut committed = Vec::with_capacity(events.len());
+        let mut duplicates = 0;
+        let mut wake = BTreeSet::new();
+        for event in &events {
+            if store::events::exists(&mut tx, event.id).await? {
+                duplicates += 1;
+                committed.push(event.id);
+                continue;
+            }
+            let child = match identity::resolve(&mut tx, event).await? {
+                identity::Resolution::Child(c) => c,
+                identity::Resolution::Conflict(detail) => {
+                    tx.rollback().await?;
+                    return Err(Stop::Conflict(detail));
+                }
+            };
+            involvement::update(&mut tx, child, event).await?;
+            let notifications = route::route(&mut tx, &self.config, child, event).await?;
+            store::events::insert(&mut tx, event, &source.id, child).await?;
+            for n in &notifications {
+                store::deliveries::insert(&mut tx, n).await?;
+                wake.insert(n.recipient.clone());
+            }
+            committed.push(event.id);
+        }
+        tx.commit().await?;
+        drop(_serial);
+        tracing::info!(
+            source_id = %source.id,
+            events = committed.len(),
+            duplicates,
+            "input committed"
+        );
+        self.wake(wake);
+        Ok((committed, duplicates > 0 && duplicates == events.len()))
+    }
+
+    fn wake(&self, agencies: BTreeSet<AgencyId>) {
+        for a in agencies {
+            self.wakers.wake(&a);
+        }
+    }
+
+    async fn quarantine(
+        &self,
+        raw: &RawInput,
+        format: &str,
+        step: &'static str,
+        problems: Vec<FieldProblem>,
+        origin: Origin,
+        conflict: Option<String>,
+    ) -> InputOutcome {
+        let result: Result<Uuid, StoreError> = async {
+            let mut tx = self.store.begin().await?;
+            let id = match origin {
+                Origin::Fresh => {
+                    store::quarantine::insert(&mut tx, raw, format, step, &problems).await?
+                }
+                Origin::Replay(id) => {
+                    store::quarantine::update_reasons(&mut tx, id, step, &problems).await?;
+                    id
+                }
+            };
+            if let Some(detail) = &conflict {
+                store::identity::open_review(
+                    &mut tx,
+                    "conflict",
+                    None,
+                    None,
+                    None,
+                    Some(id),
+                    detail,
+                )
+                .await?;
+                store::alerts::raise(
+                    &mut tx,
+                    &format!("identity_conflict:{id}"),
+                    "identity_conflict",
+                    None,
+                    &format!("conflicting identifiers: input {id} held for review"),
+                )
+                .await?;
+            }
+            tx.commit().await?;
+            Ok(id)
+        }
+        .await;
+        match result {
+            Ok(quarantine_id) => {
+                tracing::warn!(
+                    source_id = %raw.source_id,
+                    %quarantine_id,
+                    step,
+                    fields = %problems.iter().map(|p| p.field.as_str()).collect::<Vec<_>>().join(","),
+                    "input rejected and quarantined"
+                );
+                InputOutcome::Quarantined {
+                    quarantine_id,
+                    step: step.to_owned(),
+                    problems,
+                }
+            }
+            Err(e) => {
+                tracing::error!(source_id = %raw.source_id, error = %e, "could not quarantine; input not acknowledged");
+                InputOutcome::Unavailable {
+                    reason: "the hub's store is unavailable; retry later".into(),
+                }
+            }
+        }
+    }
+
+    async fn mark_replayed(&self, qid: Uuid, event_ids: &[Uuid]) -> Result<(), StoreError> {
+        let mut tx = self.store.begin().await?;
+        store::quarantine::resolve(&mut tx, qid, "replayed", "operator", Some(event_ids)).await?;
+        store::audit::append(
+            &mut tx,
+            &store::audit::AuditEntry {
+                actor: "operator".into(),
+                action: "quarantine.replayed".into(),
+                detail: Some(format!(
+                    "quarantine item {qid} replayed into {} event(s)",
+                    event_ids.len()
+                )),
+                ..Default::default()
+            },
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,148 @@
+//! Resolve identity: which child an event is about.
+//!
+//! Deterministic links only: an NHS number, a UPN or a local id (scoped by agency and system)
+//! links to at most one child, and every identifier an input carries together joins one linked
+//! set. When one input links two existing records, they are merged. Two rules protect against
+//! wrong merges:
+//! - a child has at most one value per scheme (one NHS number, one UPN, one id per local
+//!   system). An input that would break that is a *conflict*: it is held for review, never
+//!   silently resolved either way.
+//! - demographics (name, date of birth, postcode) never link. Similar demographics on different
+//!   records raise a *possible match* for a person to review, and routing goes on unchanged.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use sqlx::AnyConnection;
+use throughline_contracts::event::Event;
+use uuid::Uuid;
+
+use crate::store::{self, StoreError, audit::AuditEntry};
+
+pub enum Resolution {
+    Child(Uuid),
+    /// The reason, naming schemes and never values.
+    Conflict(String),
+}
+
+/// The identifiers an event carries, as (scheme, value).
+pub fn identifiers(event: &Event) -> Vec<(String, String)> {
+    let ids = &event.subject.identifiers;
+    let mut out = Vec::new();
+    if let Some(n) = &ids.nhs_number {
+        out.push(("nhs".to_owned(), n.as_str().to_owned()));
+    }
+    if let Some(u) = &ids.upn {
+        out.push(("upn".to_owned(), u.as_str().to_owned()));
+    }
+    for l in &ids.local_ids {
+        out.push((format!("local:{}", l.scope()), l.value().to_owned()));
+    }
+    out
+}
+
+fn scheme_label(scheme: &str) -> &str {
+    match scheme {
+        "nhs" => "NHS number",
+        "upn" => "UPN",
+        _ => scheme,
+    }
+}
+
+pub async fn resolve(conn: &mut AnyConnection, event: &Event) -> Result<Resolution, StoreError> {
+    let incoming = identifiers(event);
+    // Two values for one scheme within the input itself cannot happen for NHS number and UPN
+    // (one field each), but can for local ids.
+    let mut seen: BTreeMap<&str, &str> = BTreeMap::new();
+    for (scheme, value) in &incoming {
+        if let Some(prev) = seen.insert(scheme, value)
+            && prev != value
+        {
+            return Ok(Resolution::Conflict(format!(
+                "the input carries two different {} values",
+                scheme_label(scheme)
+            )));
+        }
+    }
+
+    let mut linked = BTreeSet::new();
+    for (scheme, value) in &incoming {
+        if let Some(child) = store::identity::lookup(conn, scheme, value).await? {
+            linked.insert(child);
+        }
+    }
+
+    let child = match linked.first().copied() {
+        None => {
+            let child = store::identity::create_child(conn).await?;
+            for (scheme, value) in &incoming {
+                store::identity::link(conn, scheme, value, child).await?;
+            }
+            child
+        }
+        Some(target) => {
+            // Every value per scheme across the linked records and the input.
+            let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+            for (scheme, value) in &incoming {
+                values
+                    .entry(scheme.clone())
+                    .or_default()
+                    .insert(value.clone());
+            }
+            for c in &linked {
+                for (scheme, value) in store::identity::identifiers_of(conn, *c).await? {
+                    values.entry(scheme).or_default().insert(value);
+                }
+            }
+            if let Some((scheme, _)) = values.iter().find(|(_, v)| v.len() > 1) {
+                return Ok(Resolution::Conflict(format!(
+                    "identifiers conflict: one child would have two different {} values",
+                    scheme_label(scheme)
+                )));
+            }
+            for other in linked.iter().skip(1) {
+                store::identity::merge(conn, *other, target).await?;
+                store::audit::append(
+                    conn,
+                    &AuditEntry {
+                        actor: "hub".into(),
+                        action: "identity.merged".into(),
+                        event_id: Some(event.id),
+                        detail: Some(format!(
+                            "child {other} merged into {target}: linked by one input"
+                        )),
+                        ..Default::default()
+                    },
+                )
+                .await?;
+            }
+            for (scheme, value) in &incoming {
+                if store::identity::lookup(conn, scheme, value)
+                    .await?
+                    .is_none()
+                {
+                    store::identity::link(conn, scheme, value, target).await?;
+                }
+            }
+            target
+        }
+    };
+
+    if let Some(key) = event.subject.demographics.match_key() {
+        for other in store::identity::children_with_evidence(conn, &key).await? {
+            if other != child && !store::identity::has_open_review(conn, child, other).await? {
+                store::identity::open_review(
+                    conn,
+                    "possible_match",
+                    Some(child),
+                    Some(other),
+                    Some(event.id),
+                    None,
+                    "same family name, date of birth and postcode district; different identifiers",
+                )
+                .await?;
+            }
+        }
+        store::identity::add_evidence(conn, child, &key).await?;
+    }
+    Ok(Resolution::Child(child))
+}

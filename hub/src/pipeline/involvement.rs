@@ -1,0 +1,50 @@
+//! Update involvements: which agencies are involved with the child, as this event changes it.
+//!
+//! The rules are deliberately few and visible:
+//! - an agency that sends an event about a child is involved with that child;
+//! - a referral (or redirection) makes the receiving agency involved, so it hears what happens
+//!   next, and the referrer stays involved, so it hears whether the referral was accepted;
+//! - a declined referral, a closed episode or case, and a child leaving a school end the
+//!   sender's involvement; `involvement.started`/`ended` name the agency explicitly.
+
+use sqlx::AnyConnection;
+use throughline_contracts::event::Event;
+use throughline_contracts::kind::EventBody;
+use uuid::Uuid;
+
+use crate::store::{self, StoreError};
+
+pub async fn update(
+    conn: &mut AnyConnection,
+    child: Uuid,
+    event: &Event,
+) -> Result<(), StoreError> {
+    let by = event.id.to_string();
+    let source = event.source.agency.as_str();
+    match &event.body {
+        EventBody::ReferralDeclined(_)
+        | EventBody::EpisodeOfCareClosed(_)
+        | EventBody::SocialCareCaseClosed(_)
+        | EventBody::SchoolLeft(_) => {
+            store::involvements::end(conn, child, source, &by).await?;
+        }
+        EventBody::InvolvementEnded(p) => {
+            store::involvements::end(conn, child, p.agency.as_str(), &by).await?;
+        }
+        EventBody::InvolvementStarted(p) => {
+            store::involvements::start(conn, child, p.agency.as_str(), &by).await?;
+        }
+        EventBody::ReferralMade(p) => {
+            store::involvements::start(conn, child, source, &by).await?;
+            store::involvements::start(conn, child, p.to_agency.as_str(), &by).await?;
+        }
+        EventBody::ReferralRedirected(p) => {
+            store::involvements::end(conn, child, source, &by).await?;
+            store::involvements::start(conn, child, p.to_agency.as_str(), &by).await?;
+        }
+        _ => {
+            store::involvements::start(conn, child, source, &by).await?;
+        }
+    }
+    Ok(())
+}

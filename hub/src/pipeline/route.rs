@@ -1,0 +1,188 @@
+//! Route: who hears about this event, and exactly what each may see.
+//!
+//! Recipients are the agencies involved with the child whose role a route lists for the event's
+//! kind, other than the sender. Each recipient then needs a sharing agreement in force that
+//! covers the kind: deny by default. With one, the notification is projected to the agreement's
+//! fields; without one, nothing is sent, an operator alert is raised and the refusal is audited.
+//! Every decision (allowed, denied, or no recipient at all) goes to the audit log.
+
+use std::collections::BTreeSet;
+
+use sqlx::AnyConnection;
+use throughline_contracts::AgencyId;
+use throughline_contracts::event::{Event, SCHEMA_VERSION};
+use throughline_contracts::notification::Notification;
+use uuid::Uuid;
+
+use crate::config::Validated;
+use crate::projection::project;
+use crate::store::{self, StoreError, audit::AuditEntry};
+
+/// The idempotency key of the notification of `event` to `agency`: derived from both, so it is
+/// the same on every attempt, after any restart, and even if the event is routed again.
+pub fn idempotency_key(event_id: Uuid, agency: &AgencyId) -> String {
+    format!("{event_id}/{agency}")
+}
+
+pub async fn route(
+    conn: &mut AnyConnection,
+    config: &Validated,
+    child: Uuid,
+    event: &Event,
+) -> Result<Vec<Notification>, StoreError> {
+    let kind = event.kind();
+    let roles: BTreeSet<&str> = config
+        .routes
+        .iter()
+        .filter(|r| r.kinds.contains(kind))
+        .flat_map(|r| r.roles.iter().map(String::as_str))
+        .collect();
+    let involved = store::involvements::active(conn, child).await?;
+    let audit = |action: &str,
+                 agency: Option<&str>,
+                 agreement: Option<&str>,
+                 fields: Option<Vec<String>>,
+                 detail: String| AuditEntry {
+        actor: "hub".into(),
+        action: action.into(),
+        event_id: Some(event.id),
+        agency: agency.map(str::to_owned),
+        sharing_agreement: agreement.map(str::to_owned),
+        fields,
+        detail: Some(detail),
+    };
+
+    let subject = serde_json::to_value(&event.subject).unwrap_or_default();
+    let body = serde_json::to_value(&event.body).unwrap_or_default();
+    let payload = body.get("payload").cloned().unwrap_or_default();
+    let today = chrono::Utc::now().date_naive();
+
+    let mut notifications = Vec::new();
+    for agency_id in involved {
+        if agency_id == event.source.agency.as_str() {
+            continue;
+        }
+        let Some(agency) = AgencyId::parse(&agency_id)
+            .ok()
+            .and_then(|a| config.agencies.get(&a))
+        else {
+            store::alerts::raise(
+                conn,
+                &format!("unknown_agency:{agency_id}"),
+                "unknown_agency",
+                Some(&agency_id),
+                &format!("agency `{agency_id}` is involved with a child but is not configured"),
+            )
+            .await?;
+            store::audit::append(
+                conn,
+                &audit(
+                    "route.denied",
+                    Some(&agency_id),
+                    None,
+                    None,
+                    "agency not configured".into(),
+                ),
+            )
+            .await?;
+            continue;
+        };
+        if !roles.contains(agency.role.as_str()) {
+            continue;
+        }
+        let Some(agreement) = config
+            .agreements
+            .iter()
+            .find(|g| g.agency == agency.id && g.covers(kind, today))
+        else {
+            store::alerts::raise(
+                conn,
+                &format!("no_sharing_agreement:{}:{kind}", agency.id),
+                "no_sharing_agreement",
+                Some(agency.id.as_str()),
+                &format!(
+                    "`{}` is involved and routed `{kind}`, but no sharing agreement in force covers it: not sent",
+                    agency.id
+                ),
+            )
+            .await?;
+            store::audit::append(
+                conn,
+                &audit(
+                    "route.denied",
+                    Some(agency.id.as_str()),
+                    None,
+                    None,
+                    "no sharing agreement in force covers this kind".into(),
+                ),
+            )
+            .await?;
+            continue;
+        };
+        if agency.sink.is_none() {
+            store::alerts::raise(
+                conn,
+                &format!("no_sink:{}", agency.id),
+                "no_sink",
+                Some(agency.id.as_str()),
+                &format!(
+                    "`{}` should receive `{kind}` but has no sink configured: not sent",
+                    agency.id
+                ),
+            )
+            .await?;
+            store::audit::append(
+                conn,
+                &audit(
+                    "route.denied",
+                    Some(agency.id.as_str()),
+                    Some(&agreement.id),
+                    None,
+                    "no sink configured".into(),
+                ),
+            )
+            .await?;
+            continue;
+        }
+        let projected = project(&subject, &payload, &agreement.fields);
+        store::audit::append(
+            conn,
+            &audit(
+                "route.allowed",
+                Some(agency.id.as_str()),
+                Some(&agreement.id),
+                Some(projected.disclosed.clone()),
+                format!("{kind} routed to role `{}`", agency.role),
+            ),
+        )
+        .await?;
+        notifications.push(Notification {
+            schema_version: SCHEMA_VERSION,
+            notification_id: Uuid::now_v7(),
+            idempotency_key: idempotency_key(event.id, &agency.id),
+            recipient: agency.id.clone(),
+            sharing_agreement: agreement.id.clone(),
+            event_id: event.id,
+            kind,
+            occurred_at: event.occurred_at,
+            source_agency: event.source.agency.clone(),
+            child_id: child,
+            subject: projected.subject,
+            payload: projected.payload,
+        });
+    }
+    if notifications.is_empty() {
+        store::audit::append(
+            conn,
+            &audit(
+                "route.none",
+                None,
+                None,
+                None,
+                format!("{kind}: no recipient"),
+            ),
+        )
+        .await?;
+    }
+    Ok(notifications)
+}

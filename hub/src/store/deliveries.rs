@@ -1,0 +1,255 @@
+//! Deliveries: one durable row per (event, recipient), forming one queue per agency.
+//!
+//! A delivery is `pending` until its sink reports it delivered, or it goes `dead` (permanent
+//! failure, or out of attempts) with the last error. It is written in the same transaction as
+//! its event, so a crash at any point leaves it pending and a restart delivers it: with the same
+//! idempotency key, because the key is stored, not recomputed.
+
+use sqlx::{AnyConnection, Row};
+use throughline_contracts::notification::Notification;
+use uuid::Uuid;
+
+use super::{Result, StoreError, from_ms, to_ms};
+
+pub const PENDING: &str = "pending";
+pub const DELIVERED: &str = "delivered";
+pub const DEAD: &str = "dead";
+
+/// A delivery as the queue sees it.
+#[derive(Debug, Clone)]
+pub struct Delivery {
+    pub seq: i64,
+    pub id: Uuid,
+    pub event_id: Uuid,
+    pub agency: String,
+    pub child_id: Uuid,
+    pub idempotency_key: String,
+    pub status: String,
+    pub attempts: i64,
+    pub next_attempt_at: chrono::DateTime<chrono::Utc>,
+    pub last_error: Option<String>,
+    pub notification: Notification,
+}
+
+/// A delivery summary for operators: no notification body (it holds child data).
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct DeliverySummary {
+    pub id: String,
+    pub event_id: String,
+    pub agency: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub delivered_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub async fn insert(conn: &mut AnyConnection, n: &Notification) -> Result<()> {
+    let now = to_ms(chrono::Utc::now());
+    let body = serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    sqlx::query(
+        "INSERT INTO deliveries (id, event_id, agency, child_id, idempotency_key, sharing_agreement,
+                                 notification, status, attempts, next_attempt_at, created_at, updated_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', 0, $8, $8, $8)",
+    )
+    .bind(n.notification_id.to_string())
+    .bind(n.event_id.to_string())
+    .bind(n.recipient.as_str())
+    .bind(n.child_id.to_string())
+    .bind(&n.idempotency_key)
+    .bind(&n.sharing_agreement)
+    .bind(body)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn row_to_delivery(r: &sqlx::any::AnyRow) -> Result<Delivery> {
+    let uuid = |col: &str| -> Result<Uuid> {
+        let s: String = r.try_get(col)?;
+        Uuid::parse_str(&s)
+            .map_err(|_| StoreError::Corrupt(format!("deliveries.{col} is not a UUID")))
+    };
+    let body: String = r.try_get("notification")?;
+    Ok(Delivery {
+        seq: r.try_get("seq")?,
+        id: uuid("id")?,
+        event_id: uuid("event_id")?,
+        agency: r.try_get("agency")?,
+        child_id: uuid("child_id")?,
+        idempotency_key: r.try_get("idempotency_key")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        next_attempt_at: from_ms(r.try_get("next_attempt_at")?),
+        last_error: r.try_get("last_error")?,
+        notification: serde_json::from_str(&body)
+            .map_err(|e| StoreError::Corrupt(format!("deliveries.notification: {e}")))?,
+    })
+}
+
+const COLUMNS: &str = "seq, id, event_id, agency, child_id, idempotency_key, status, attempts,
+                       next_attempt_at, last_error, notification";
+
+/// The oldest pending deliveries of one agency, in queue order, whether due yet or not (the
+/// worker needs the not-yet-due ones to keep each child's notifications in order).
+pub async fn pending_for_agency(
+    conn: &mut AnyConnection,
+    agency: &str,
+    limit: i64,
+) -> Result<Vec<Delivery>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE agency = $1 AND status = 'pending' ORDER BY seq LIMIT $2"
+    )))
+    .bind(agency)
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(row_to_delivery).collect()
+}
+
+pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Delivery>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE id = $1"
+    )))
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(row_to_delivery).transpose()
+}
+
+pub async fn mark_delivered(conn: &mut AnyConnection, id: Uuid, attempts: i64) -> Result<()> {
+    let now = to_ms(chrono::Utc::now());
+    sqlx::query(
+        "UPDATE deliveries SET status = 'delivered', attempts = $1, delivered_at = $2, updated_at = $2, last_error = NULL
+         WHERE id = $3",
+    )
+    .bind(attempts)
+    .bind(now)
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn schedule_retry(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    attempts: i64,
+    next_attempt_at: chrono::DateTime<chrono::Utc>,
+    error: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET attempts = $1, next_attempt_at = $2, last_error = $3, updated_at = $4 WHERE id = $5",
+    )
+    .bind(attempts)
+    .bind(to_ms(next_attempt_at))
+    .bind(error)
+    .bind(to_ms(chrono::Utc::now()))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+pub async fn mark_dead(
+    conn: &mut AnyConnection,
+    id: Uuid,
+    attempts: i64,
+    error: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE deliveries SET status = 'dead', attempts = $1, last_error = $2, updated_at = $3 WHERE id = $4",
+    )
+    .bind(attempts)
+    .bind(error)
+    .bind(to_ms(chrono::Utc::now()))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Puts every dead delivery back in its queue, due now, keeping its idempotency key. Returns
+/// the (delivery id, agency) pairs requeued.
+pub async fn retry_dead(conn: &mut AnyConnection) -> Result<Vec<(Uuid, String)>> {
+    let rows = sqlx::query("SELECT id, agency FROM deliveries WHERE status = 'dead' ORDER BY seq")
+        .fetch_all(&mut *conn)
+        .await?;
+    let mut out = Vec::new();
+    for r in &rows {
+        let id: String = r.try_get("id")?;
+        let agency: String = r.try_get("agency")?;
+        out.push((
+            Uuid::parse_str(&id).map_err(|_| StoreError::Corrupt("deliveries.id".into()))?,
+            agency,
+        ));
+    }
+    let now = to_ms(chrono::Utc::now());
+    sqlx::query(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1
+         WHERE status = 'dead'",
+    )
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    Ok(out)
+}
+
+/// Deliveries for operators, newest first, optionally of one status.
+pub async fn list(
+    conn: &mut AnyConnection,
+    status: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DeliverySummary>> {
+    let rows = match status {
+        Some(s) => sqlx::query(
+            "SELECT id, event_id, agency, status, attempts, last_error, created_at, delivered_at
+                 FROM deliveries WHERE status = $1 ORDER BY seq DESC LIMIT $2",
+        )
+        .bind(s.to_owned())
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+        None => sqlx::query(
+            "SELECT id, event_id, agency, status, attempts, last_error, created_at, delivered_at
+                 FROM deliveries ORDER BY seq DESC LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?,
+    };
+    rows.iter()
+        .map(|r| {
+            Ok(DeliverySummary {
+                id: r.try_get("id")?,
+                event_id: r.try_get("event_id")?,
+                agency: r.try_get("agency")?,
+                status: r.try_get("status")?,
+                attempts: r.try_get("attempts")?,
+                last_error: r.try_get("last_error")?,
+                created_at: from_ms(r.try_get("created_at")?),
+                delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_ms),
+            })
+        })
+        .collect()
+}
+
+/// Agencies with at least one pending delivery (a restart resumes these queues first).
+pub async fn agencies_with_pending(conn: &mut AnyConnection) -> Result<Vec<String>> {
+    let rows = sqlx::query("SELECT DISTINCT agency FROM deliveries WHERE status = 'pending'")
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(|r| Ok(r.try_get("agency")?)).collect()
+}
+
+/// How many deliveries are in each status.
+pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i64)>> {
+    let rows =
+        sqlx::query("SELECT status, COUNT(*) AS n FROM deliveries GROUP BY status ORDER BY status")
+            .fetch_all(&mut *conn)
+            .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
+        .collect()
+}

@@ -1,0 +1,218 @@
+//! Children, their linked identifiers, demographic evidence and identity reviews.
+//!
+//! The resolution rules live in `pipeline::identity`; this module only reads and writes.
+
+use sqlx::{AnyConnection, Row};
+use uuid::Uuid;
+
+use super::{Result, StoreError, from_ms, to_ms};
+
+fn parse_uuid(s: &str) -> Result<Uuid> {
+    Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("a child id is not a UUID".into()))
+}
+
+/// The child an identifier is linked to, if any.
+pub async fn lookup(conn: &mut AnyConnection, scheme: &str, value: &str) -> Result<Option<Uuid>> {
+    let row =
+        sqlx::query("SELECT child_id FROM child_identifiers WHERE scheme = $1 AND value = $2")
+            .bind(scheme)
+            .bind(value)
+            .fetch_optional(&mut *conn)
+            .await?;
+    row.map(|r| parse_uuid(&r.try_get::<String, _>("child_id")?))
+        .transpose()
+}
+
+/// Every (scheme, value) linked to a child.
+pub async fn identifiers_of(
+    conn: &mut AnyConnection,
+    child: Uuid,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT scheme, value FROM child_identifiers WHERE child_id = $1")
+        .bind(child.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("scheme")?, r.try_get("value")?)))
+        .collect()
+}
+
+pub async fn create_child(conn: &mut AnyConnection) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query("INSERT INTO children (id, created_at) VALUES ($1, $2)")
+        .bind(id.to_string())
+        .bind(to_ms(chrono::Utc::now()))
+        .execute(&mut *conn)
+        .await?;
+    Ok(id)
+}
+
+pub async fn link(conn: &mut AnyConnection, scheme: &str, value: &str, child: Uuid) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO child_identifiers (scheme, value, child_id, first_seen) VALUES ($1, $2, $3, $4)",
+    )
+    .bind(scheme)
+    .bind(value)
+    .bind(child.to_string())
+    .bind(to_ms(chrono::Utc::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Folds child `from` into child `into`: identifiers, evidence, involvements, events and
+/// deliveries all move to `into`. Used when one input links two records deterministically.
+pub async fn merge(conn: &mut AnyConnection, from: Uuid, into: Uuid) -> Result<()> {
+    let (from, into) = (from.to_string(), into.to_string());
+    sqlx::query("UPDATE child_identifiers SET child_id = $1 WHERE child_id = $2")
+        .bind(&into)
+        .bind(&from)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM child_evidence WHERE child_id = $1
+         AND match_key IN (SELECT match_key FROM child_evidence WHERE child_id = $2)",
+    )
+    .bind(&from)
+    .bind(&into)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE child_evidence SET child_id = $1 WHERE child_id = $2")
+        .bind(&into)
+        .bind(&from)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "DELETE FROM involvements WHERE child_id = $1
+         AND agency IN (SELECT agency FROM involvements WHERE child_id = $2)",
+    )
+    .bind(&from)
+    .bind(&into)
+    .execute(&mut *conn)
+    .await?;
+    for table in ["involvements", "events", "deliveries"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "UPDATE {table} SET child_id = $1 WHERE child_id = $2"
+        )))
+        .bind(&into)
+        .bind(&from)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+pub async fn add_evidence(conn: &mut AnyConnection, child: Uuid, match_key: &str) -> Result<()> {
+    let exists = sqlx::query(
+        "SELECT COUNT(*) AS n FROM child_evidence WHERE child_id = $1 AND match_key = $2",
+    )
+    .bind(child.to_string())
+    .bind(match_key)
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get::<i64, _>("n")?;
+    if exists == 0 {
+        sqlx::query("INSERT INTO child_evidence (child_id, match_key) VALUES ($1, $2)")
+            .bind(child.to_string())
+            .bind(match_key)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Children whose demographic evidence has this match key.
+pub async fn children_with_evidence(
+    conn: &mut AnyConnection,
+    match_key: &str,
+) -> Result<Vec<Uuid>> {
+    let rows = sqlx::query("SELECT child_id FROM child_evidence WHERE match_key = $1")
+        .bind(match_key)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| parse_uuid(&r.try_get::<String, _>("child_id")?))
+        .collect()
+}
+
+/// Something about a child's identity that a person must decide.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct IdentityReview {
+    pub id: String,
+    /// `possible_match` (similar demographics, different identifiers) or `conflict`
+    /// (identifiers that cannot all belong to one child).
+    pub kind: String,
+    pub child_id: Option<String>,
+    pub other_child_id: Option<String>,
+    pub event_id: Option<String>,
+    pub quarantine_id: Option<String>,
+    pub detail: String,
+    pub status: String,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn open_review(
+    conn: &mut AnyConnection,
+    kind: &str,
+    child: Option<Uuid>,
+    other: Option<Uuid>,
+    event_id: Option<Uuid>,
+    quarantine_id: Option<Uuid>,
+    detail: &str,
+) -> Result<Uuid> {
+    let id = Uuid::now_v7();
+    sqlx::query(
+        "INSERT INTO identity_reviews (id, kind, child_id, other_child_id, event_id, quarantine_id, detail, status, created_at)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'open', $8)",
+    )
+    .bind(id.to_string())
+    .bind(kind)
+    .bind(child.map(|c| c.to_string()))
+    .bind(other.map(|c| c.to_string()))
+    .bind(event_id.map(|c| c.to_string()))
+    .bind(quarantine_id.map(|c| c.to_string()))
+    .bind(detail)
+    .bind(to_ms(chrono::Utc::now()))
+    .execute(&mut *conn)
+    .await?;
+    Ok(id)
+}
+
+pub async fn open_reviews(conn: &mut AnyConnection) -> Result<Vec<IdentityReview>> {
+    let rows = sqlx::query(
+        "SELECT id, kind, child_id, other_child_id, event_id, quarantine_id, detail, status, created_at
+         FROM identity_reviews WHERE status = 'open' ORDER BY created_at",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(IdentityReview {
+                id: r.try_get("id")?,
+                kind: r.try_get("kind")?,
+                child_id: r.try_get("child_id")?,
+                other_child_id: r.try_get("other_child_id")?,
+                event_id: r.try_get("event_id")?,
+                quarantine_id: r.try_get("quarantine_id")?,
+                detail: r.try_get("detail")?,
+                status: r.try_get("status")?,
+                created_at: from_ms(r.try_get("created_at")?),
+            })
+        })
+        .collect()
+}
+
+/// Whether an open review already concerns this pair of children (in either order).
+pub async fn has_open_review(conn: &mut AnyConnection, a: Uuid, b: Uuid) -> Result<bool> {
+    let n: i64 = sqlx::query(
+        "SELECT COUNT(*) AS n FROM identity_reviews WHERE status = 'open'
+         AND ((child_id = $1 AND other_child_id = $2) OR (child_id = $2 AND other_child_id = $1))",
+    )
+    .bind(a.to_string())
+    .bind(b.to_string())
+    .fetch_one(&mut *conn)
+    .await?
+    .try_get("n")?;
+    Ok(n > 0)
+}
