@@ -20,47 +20,41 @@ use uuid::Uuid;
     about = "Routes children's status changes between agencies, and makes sure each handoff is acknowledged."
 )]
 struct Cli {
+    /// Configuration file (every command reads it: the store URL lives there).
+    #[arg(
+        long,
+        short,
+        global = true,
+        env = "THROUGHLINE_CONFIG",
+        default_value = "config/hub.toml"
+    )]
+    config: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
 
-#[derive(clap::Args)]
 struct ConfigArg {
-    /// Configuration file.
-    #[arg(
-        long,
-        short,
-        env = "THROUGHLINE_CONFIG",
-        default_value = "config/hub.toml"
-    )]
     config: PathBuf,
 }
 
 #[derive(Subcommand)]
 enum Command {
     /// Run the hub.
-    Run(ConfigArg),
+    Run,
     /// Check a configuration file; prints every error as file: key: reason.
-    CheckConfig(ConfigArg),
+    CheckConfig,
     /// Inspect and act on quarantined inputs.
     Quarantine {
-        #[command(flatten)]
-        config: ConfigArg,
         #[command(subcommand)]
         action: QuarantineAction,
     },
     /// Inspect deliveries and requeue dead letters.
     Deliveries {
-        #[command(flatten)]
-        config: ConfigArg,
         #[command(subcommand)]
         action: DeliveriesAction,
     },
     /// List open operator alerts.
-    Alerts {
-        #[command(flatten)]
-        config: ConfigArg,
-    },
+    Alerts,
 }
 
 #[derive(Subcommand)]
@@ -108,7 +102,7 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli.command)) {
+    match runtime.block_on(dispatch(ConfigArg { config: cli.config }, cli.command)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -133,9 +127,9 @@ fn operator_name() -> String {
         .unwrap_or_else(|_| "unknown".into())
 }
 
-async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
+async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> {
     match command {
-        Command::CheckConfig(arg) => Ok(match load(&arg) {
+        Command::CheckConfig => Ok(match load(&arg) {
             Ok(c) => {
                 println!(
                     "{}: ok ({} agencies, {} sources, {} routes, {} sharing agreements)",
@@ -149,7 +143,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Err(code) => code,
         }),
-        Command::Run(arg) => {
+        Command::Run => {
             let config = match load(&arg) {
                 Ok(c) => Arc::new(c),
                 Err(code) => return Ok(code),
@@ -167,10 +161,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 .context("the hub stopped")?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Quarantine {
-            config: arg,
-            action,
-        } => {
+        Command::Quarantine { action } => {
             let config = match load(&arg) {
                 Ok(c) => Arc::new(c),
                 Err(code) => return Ok(code),
@@ -180,10 +171,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
                 .context("opening the store")?;
             quarantine(config, &store, action).await
         }
-        Command::Deliveries {
-            config: arg,
-            action,
-        } => {
+        Command::Deliveries { action } => {
             let config = match load(&arg) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),
@@ -218,7 +206,7 @@ async fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Alerts { config: arg } => {
+        Command::Alerts => {
             let config = match load(&arg) {
                 Ok(c) => c,
                 Err(code) => return Ok(code),

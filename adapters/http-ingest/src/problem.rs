@@ -119,15 +119,15 @@ pub(crate) fn join(prefix: &str, field: &str) -> String {
     }
 }
 
-/// Whether `name` looks like a field or column name (a letter, then up to 63 letters, digits,
-/// `_`, `-`, `.` or spaces) and so can be repeated in a problem. Names that do not (a number, a
-/// date, a sentence) may be child data that landed where a name was expected: a CSV extract sent
-/// without its header line, or an object keyed by NHS number.
+/// Whether `name` looks like a field name (a letter, then up to 63 letters, digits, `_`, `-` or
+/// `.`) and so can be repeated in a problem. Names that do not (a number, a date, a person's
+/// name with a space) may be child data that landed where a name was expected: an object keyed
+/// by NHS number, or a CSV extract sent without its header line.
 pub(crate) fn is_name_shaped(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|c| c.is_ascii_alphabetic())
         && name.len() <= 64
-        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' '))
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
 }
 
 /// What kind of JSON value was found, in the words the identifier errors use.
@@ -183,7 +183,8 @@ mod tests {
     #[test]
     fn names_that_may_be_data_are_not_name_shaped() {
         assert!(is_name_shaped("nhs_number"));
-        assert!(is_name_shaped("Primary Need"));
+        assert!(is_name_shaped("placement.type-2"));
+        assert!(!is_name_shaped("Ada Lovelace"));
         assert!(!is_name_shaped("9434765919"));
         assert!(!is_name_shaped("01/02/2015"));
         assert!(!is_name_shaped(""));

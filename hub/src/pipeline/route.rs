@@ -24,6 +24,43 @@ pub fn idempotency_key(event_id: Uuid, agency: &AgencyId) -> String {
     format!("{event_id}/{agency}")
 }
 
+/// The event's subject with its identifiers completed from the child's linked record: each
+/// recipient needs *its own* identifier for the child (a school its UPN, a trust its NHS number),
+/// whichever one the sender happened to hold. Projection then trims it to what may be shared.
+async fn linked_subject(
+    conn: &mut AnyConnection,
+    child: Uuid,
+    event: &Event,
+) -> Result<serde_json::Value, StoreError> {
+    let mut subject = serde_json::to_value(&event.subject).unwrap_or_default();
+    let mut local_ids = Vec::new();
+    let mut ids = serde_json::Map::new();
+    for (scheme, value) in store::identity::identifiers_of(conn, child).await? {
+        match scheme.as_str() {
+            "nhs" => {
+                ids.insert("nhs_number".into(), value.into());
+            }
+            "upn" => {
+                ids.insert("upn".into(), value.into());
+            }
+            other => {
+                if let Some((agency, system)) =
+                    other.strip_prefix("local:").and_then(|s| s.split_once('/'))
+                {
+                    local_ids.push(
+                        serde_json::json!({"agency": agency, "system": system, "value": value}),
+                    );
+                }
+            }
+        }
+    }
+    if !local_ids.is_empty() {
+        ids.insert("local_ids".into(), local_ids.into());
+    }
+    subject["identifiers"] = serde_json::Value::Object(ids);
+    Ok(subject)
+}
+
 pub async fn route(
     conn: &mut AnyConnection,
     config: &Validated,
@@ -52,7 +89,7 @@ pub async fn route(
         detail: Some(detail),
     };
 
-    let subject = serde_json::to_value(&event.subject).unwrap_or_default();
+    let subject = linked_subject(conn, child, event).await?;
     let body = serde_json::to_value(&event.body).unwrap_or_default();
     let payload = body.get("payload").cloned().unwrap_or_default();
     let today = chrono::Utc::now().date_naive();
