@@ -12,34 +12,9 @@ use serde_path_to_error::Segment;
 use throughline_contracts::event::FieldProblem;
 use throughline_contracts::redact::redact_values;
 
-/// Removes every input value from a serde (or serde_json) message.
-///
-/// Double-quoted spans go through [`redact_values`]. A backtick span is kept only where serde
-/// puts a name from the schema in it: after `field ` (`missing field `x``), after `expected ` or
-/// `one of `, and in the rest of such a list (after `` `, `` or `` ` or ``). Every other
-/// backtick span (the unexpected integer, float, boolean, character or variant) becomes `…`.
+/// serde's message with every value it quotes removed (see `contracts::redact`).
 pub(crate) fn scrub(message: &str) -> String {
-    const NAME_BEFORE: [&str; 5] = ["field ", "expected ", "one of ", "`, ", "` or "];
-    let message = redact_values(message);
-    let mut out = String::with_capacity(message.len());
-    let mut rest = message.as_str();
-    while let Some(open) = rest.find('`') {
-        let (before, from_tick) = rest.split_at(open);
-        out.push_str(before);
-        let Some(close) = from_tick[1..].find('`') else {
-            // An unpaired backtick: drop everything after it rather than guess.
-            out.push_str("`…");
-            return out;
-        };
-        let span = &from_tick[1..=close];
-        let keep = NAME_BEFORE.iter().any(|p| out.ends_with(p));
-        out.push('`');
-        out.push_str(if keep { span } else { "…" });
-        out.push('`');
-        rest = &from_tick[close + 2..];
-    }
-    out.push_str(rest);
-    out
+    redact_values(message)
 }
 
 /// The problem for a serde error at `err.path()`, below the field `prefix`.
@@ -145,32 +120,6 @@ pub(crate) fn describe(value: &Value) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn scrub_removes_values_and_keeps_schema_names() {
-        assert_eq!(
-            scrub("invalid type: integer `9434765919`, expected u32"),
-            "invalid type: integer `…`, expected u32"
-        );
-        assert_eq!(
-            scrub(r#"invalid type: string "Ada", expected a boolean"#),
-            r#"invalid type: string "…", expected a boolean"#
-        );
-        assert_eq!(
-            scrub("unknown variant `Ada`, expected one of `female`, `male`, `other`"),
-            "unknown variant `…`, expected one of `female`, `male`, `other`"
-        );
-        assert_eq!(
-            scrub("unknown variant `x`, expected `assess` or `refuse`"),
-            "unknown variant `…`, expected `assess` or `refuse`"
-        );
-        assert_eq!(scrub("missing field `on`"), "missing field `on`");
-        assert_eq!(
-            scrub("invalid value: floating point `1.5`, expected u16"),
-            "invalid value: floating point `…`, expected u16"
-        );
-        assert_eq!(scrub("odd `9434765919"), "odd `…");
-    }
 
     #[test]
     fn join_handles_roots_and_indices() {

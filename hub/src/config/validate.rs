@@ -234,6 +234,14 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 ),
             ));
         }
+        if let Err(e) = AgencyId::parse(&s.system) {
+            // Local ids are scoped by agency and system, so the system must be a slug too.
+            errors.push(ConfigError::new(
+                file,
+                &format!("sources[{i}].system"),
+                e.to_string(),
+            ));
+        }
         if s.api_key.len() < 16 {
             errors.push(ConfigError::new(
                 file,
