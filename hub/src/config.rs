@@ -62,7 +62,9 @@ pub fn load_str(file: &Path, text: &str) -> Result<Validated, ConfigErrors> {
         Ok(c) => c,
         Err(e) => {
             let key = e.path().to_string();
-            let reason = throughline_contracts::redact::redact_values(&e.inner().to_string());
+            let message = e.inner().to_string();
+            let first_line = message.lines().next().unwrap_or_default();
+            let reason = throughline_contracts::redact::redact_values(first_line);
             errors.push(ConfigError::new(file, &key, reason));
             return Err(ConfigErrors(errors));
         }

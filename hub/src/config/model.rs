@@ -1,5 +1,9 @@
 //! The configuration's shape. Every field's doc comment is its reference documentation
 //! (README, "Configuration reference"); defaults run with no external service.
+//!
+//! The structs do not use `deny_unknown_fields`: that would stop parsing at the first unknown key.
+//! Instead `config::load_str` collects *every* unknown key (with `serde_ignored`) and reports
+//! each as an error, so unknown keys are still refused, all at once.
 
 use std::net::SocketAddr;
 
@@ -8,7 +12,6 @@ use serde::Deserialize;
 
 /// The whole hub configuration (`config/hub.toml`).
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct HubConfig {
     #[serde(default)]
     pub store: StoreConfig,
@@ -35,7 +38,6 @@ pub struct HubConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct StoreConfig {
     /// `sqlite://path/to/file.db` (created if missing, WAL mode) or
     /// `postgres://user@host:5432/db`.
@@ -56,7 +58,6 @@ impl Default for StoreConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct ApiConfig {
     /// Address the HTTP API listens on.
     #[serde(default = "default_listen")]
@@ -92,7 +93,6 @@ pub enum LogFormat {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct LogConfig {
     /// `human` or `json`.
     #[serde(default)]
@@ -116,7 +116,6 @@ impl Default for LogConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct DeliveryConfig {
     /// Attempts before a delivery goes to dead letter.
     #[serde(default = "default_max_attempts")]
@@ -158,7 +157,6 @@ impl Default for DeliveryConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RetentionConfig {
     /// Delivered notifications (and events all of whose deliveries are done) older than this
     /// many days are pruned. Undelivered, dead-lettered and quarantined data is never pruned.
@@ -186,7 +184,6 @@ impl Default for RetentionConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct AgencyConfig {
     /// Short id, e.g. `camhs-north` (lowercase letters, digits, `-`, `_`, `.`).
     pub id: String,
@@ -209,7 +206,6 @@ pub enum SinkConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SourceConfig {
     /// Source id, used in `POST /v1/ingest/{id}` and in quarantine records.
     pub id: String,
@@ -233,7 +229,6 @@ fn default_format() -> String {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct RouteConfig {
     /// Event kinds this route covers (e.g. `referral.made`), or `["*"]` for all.
     pub kinds: Vec<String>,
@@ -242,7 +237,6 @@ pub struct RouteConfig {
 }
 
 #[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct SharingAgreementConfig {
     /// The agreement's reference, recorded with every disclosure made under it.
     pub id: String,

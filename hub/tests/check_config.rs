@@ -1,0 +1,105 @@
+//! `throughline check-config`: every problem in a file, each as `file: key: reason`, and a
+//! non-zero exit; the shipped example configuration passes.
+
+use std::process::Command;
+
+fn check(config: &str, env: &[(&str, &str)]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("hub.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_throughline"));
+    cmd.args(["check-config", "--config"]).arg(&path);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    (out.status.code().unwrap_or(-1), text.replace(&path.display().to_string(), "FILE"))
+}
+
+#[test]
+fn reports_every_error_with_file_key_and_reason() {
+    let (code, out) = check(
+        r#"
+[store]
+url = "mysql://nope"
+colour = "blue"
+
+[[agencies]]
+id = "CAMHS North"
+role = "health"
+
+[[agencies]]
+id = "school"
+role = "school"
+sink = { type = "webhook", url = "ftp://x", secret = "${THROUGHLINE_TEST_UNSET_SECRET}" }
+
+[[sources]]
+id = "s1"
+agency = "nobody"
+format = "hl7v2"
+api_key = "written-in-plain-text-here"
+
+[[routes]]
+kinds = ["referral.lost"]
+roles = ["astronaut"]
+
+[[sharing_agreements]]
+id = "isa"
+agency = "school"
+kinds = ["*"]
+fields = ["nhs_number"]
+"#,
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    for expected in [
+        "FILE: store.colour: unknown key",
+        "FILE: agencies[1].sink.secret: environment variable THROUGHLINE_TEST_UNSET_SECRET is not set",
+        "FILE: sources[0].api_key: secrets must not be written in the file",
+        "FILE: store.url: must start with sqlite: or postgres:",
+        "FILE: agencies[0].id: may contain only lowercase letters",
+        "FILE: sources[0].agency: no agency with this id is configured",
+        "FILE: sources[0].format: unknown format",
+        "FILE: routes[0].kinds[0]: unknown event kind `referral.lost`",
+        "FILE: routes[0].roles[0]: no agency has this role",
+        "FILE: sharing_agreements[0].fields[0]: must be a path starting with subject. or payload.",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("written-in-plain-text-here"), "a secret's value must never be printed");
+}
+
+#[test]
+fn a_bad_sink_names_its_key() {
+    let (code, out) = check(
+        r#"
+[[agencies]]
+id = "school"
+role = "school"
+sink = { type = "webhook", url = "ftp://x", secret = "${SECRET}" }
+"#,
+        &[("SECRET", "long-enough-secret-value")],
+    );
+    assert_eq!(code, 2);
+    assert!(out.contains("FILE: agencies[0].sink: `url`: must use http or https"), "{out}");
+}
+
+#[test]
+fn the_shipped_embedded_default_passes() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/hub.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_throughline"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .envs([
+            ("THROUGHLINE_SCHOOL_API_KEY", "demo-school-key-0123456789"),
+            ("THROUGHLINE_CAMHS_API_KEY", "demo-camhs-key-0123456789"),
+            ("THROUGHLINE_LA_API_KEY", "demo-la-send-key-0123456789"),
+            ("THROUGHLINE_SCHOOL_WEBHOOK_SECRET", "demo-school-webhook-secret"),
+            ("THROUGHLINE_CAMHS_WEBHOOK_SECRET", "demo-camhs-webhook-secret"),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains(": ok (3 agencies, 3 sources"));
+}
