@@ -13,8 +13,15 @@ fn check(config: &str, env: &[(&str, &str)]) -> (i32, String) {
         cmd.env(k, v);
     }
     let out = cmd.output().unwrap();
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.code().unwrap_or(-1), text.replace(&path.display().to_string(), "FILE"))
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.code().unwrap_or(-1),
+        text.replace(&path.display().to_string(), "FILE"),
+    )
 }
 
 #[test]
@@ -67,7 +74,10 @@ fields = ["nhs_number"]
     ] {
         assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
     }
-    assert!(!out.contains("written-in-plain-text-here"), "a secret's value must never be printed");
+    assert!(
+        !out.contains("written-in-plain-text-here"),
+        "a secret's value must never be printed"
+    );
 }
 
 #[test]
@@ -82,7 +92,10 @@ sink = { type = "webhook", url = "ftp://x", secret = "${SECRET}" }
         &[("SECRET", "long-enough-secret-value")],
     );
     assert_eq!(code, 2);
-    assert!(out.contains("FILE: agencies[0].sink: `url`: must use http or https"), "{out}");
+    assert!(
+        out.contains("FILE: agencies[0].sink: `url`: must use http or https"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -95,11 +108,21 @@ fn the_shipped_embedded_default_passes() {
             ("THROUGHLINE_SCHOOL_API_KEY", "demo-school-key-0123456789"),
             ("THROUGHLINE_CAMHS_API_KEY", "demo-camhs-key-0123456789"),
             ("THROUGHLINE_LA_API_KEY", "demo-la-send-key-0123456789"),
-            ("THROUGHLINE_SCHOOL_WEBHOOK_SECRET", "demo-school-webhook-secret"),
-            ("THROUGHLINE_CAMHS_WEBHOOK_SECRET", "demo-camhs-webhook-secret"),
+            (
+                "THROUGHLINE_SCHOOL_WEBHOOK_SECRET",
+                "demo-school-webhook-secret",
+            ),
+            (
+                "THROUGHLINE_CAMHS_WEBHOOK_SECRET",
+                "demo-camhs-webhook-secret",
+            ),
         ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok (3 agencies, 3 sources"));
 }

@@ -31,6 +31,9 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
         .or_else(|| headers.get("x-api-key").and_then(|v| v.to_str().ok()))
 }
 
+// A problem is built once per rejected request and returned straight to axum: its size on the
+// cold path does not matter, and boxing would only add noise to every handler.
+#[allow(clippy::result_large_err)]
 fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Source, Problem> {
     let key = api_key(headers).ok_or_else(Problem::unauthorised)?;
     state
@@ -40,6 +43,7 @@ fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Sour
         .ok_or_else(Problem::unauthorised)
 }
 
+#[allow(clippy::result_large_err)]
 fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
     body.map_err(|e| {
         let status = e.status();
