@@ -407,3 +407,152 @@ async fn requests_without_a_valid_key_are_refused() {
     assert_eq!(status, 422);
     assert_eq!(problem["errors"][0]["field"], "source.agency");
 }
+
+#[tokio::test]
+async fn a_body_over_the_limit_gets_413_as_a_problem() {
+    let s = setup(5000, 5000).await;
+    let big = "x".repeat(2 * 1024 * 1024);
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/events", s.hub.base))
+        .bearer_auth(LA_KEY)
+        .header("content-type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 413);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+}
+
+#[tokio::test]
+async fn a_retried_request_with_the_same_idempotency_key_commits_once() {
+    let s = setup(5000, 5000).await;
+    involve_school_and_camhs(&s).await;
+    let send = || {
+        reqwest::Client::new()
+            .post(format!("{}/v1/events", s.hub.base))
+            .bearer_auth(LA_KEY)
+            .header("idempotency-key", "la-request-7")
+            .json(&assessment_request())
+            .send()
+    };
+    let first: serde_json::Value = send().await.unwrap().json().await.unwrap();
+    let second: serde_json::Value = send().await.unwrap().json().await.unwrap();
+    assert_eq!(first["event_ids"], second["event_ids"]);
+    assert_eq!(second["duplicate"], true);
+    let id = first["event_ids"][0].as_str().unwrap().to_owned();
+    eventually("the school receives it", || {
+        !s.school.delivered_for(&id).is_empty()
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert_eq!(
+        s.school
+            .delivered()
+            .iter()
+            .filter(|r| r.body["kind"] == "ehc_needs_assessment.requested")
+            .count(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_social_care_csv_extract_is_ingested_in_its_native_format() {
+    let school = Receiver::start(SECRET).await;
+    let camhs = Receiver::start(SECRET).await;
+    let yjs = Receiver::start(SECRET).await;
+    let hub = Hub::start(|url, port| {
+        let base = config(
+            url,
+            port,
+            &Agencies {
+                school: &school,
+                camhs: &camhs,
+                youth_justice: &yjs,
+                school_timeout_ms: 5000,
+                camhs_timeout_ms: 5000,
+            },
+        );
+        base + r#"
+[[agencies]]
+id = "csc"
+role = "social_care"
+
+[[sources]]
+id = "liquidlogic-extract"
+agency = "csc"
+system = "liquidlogic"
+format = "social-care-csv"
+api_key = "${TEST_CSC_KEY}"
+"#
+    })
+    .await;
+    // The school knows the child by UPN; the extract links the case-system id to the same child.
+    hub.submit(
+        SCHOOL_KEY,
+        &event(
+            "oakfield-primary",
+            json!({"upn": UPN}),
+            json!({}),
+            "school.joined",
+            json!({"school_urn": "100001", "joined_on": "2026-09-01"}),
+        ),
+    )
+    .await;
+    let csv = format!(
+        "la_child_id,upn,event,date,code\nP-1001,{UPN},cin_plan,01/11/2026,N2\nP-1001,{UPN},case_closed,2026-11-20,RC8\n"
+    );
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/ingest/liquidlogic-extract", hub.base))
+        .bearer_auth(CSC_KEY)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 202);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["event_ids"].as_array().unwrap().len(), 2);
+    eventually("the school hears of both", || {
+        school
+            .delivered()
+            .iter()
+            .filter(|r| r.body["source_agency"] == "csc")
+            .count()
+            >= 2
+    })
+    .await;
+    let kinds: Vec<String> = school
+        .delivered()
+        .iter()
+        .filter(|r| r.body["source_agency"] == "csc")
+        .map(|r| r.body["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        vec!["social_care.child_in_need_plan", "social_care.case_closed"]
+    );
+
+    // A bad row quarantines the whole extract, naming row and column.
+    let bad = "la_child_id,nhs_number,event,date\nP-1002,9434765910,referral,2026-11-20\n";
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/ingest/liquidlogic-extract", hub.base))
+        .bearer_auth(CSC_KEY)
+        .body(bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 422);
+    let problem: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(problem["errors"][0]["field"], "row 1.nhs_number");
+    // A key may only post to its own source.
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/ingest/liquidlogic-extract", hub.base))
+        .bearer_auth(LA_KEY)
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 403);
+    hub.assert_logs_free_of(&[UPN, "9434765910", "P-1001"]);
+}

@@ -1,7 +1,12 @@
 //! The routing core: one pipeline, each step its own module, run in this order:
 //!
-//! receive → validate → normalise → resolve identity → update involvements → route → commit →
+//! receive → normalise → validate → resolve identity → update involvements → route → commit →
 //! acknowledge the source → (the `deliver` module) deliver → record the outcome.
+//!
+//! Receive checks the raw input (a known source; the API has already authenticated it and
+//! bounded its size). Validation runs on the normalised submissions, because what it checks
+//! (envelope version, a source speaking for its own agency, agencies named in payloads) is only
+//! expressible once the native format is read.
 //!
 //! [`Pipeline::process`] takes one raw input from any source and returns what became of it. It
 //! either commits every event in the input, with all their deliveries, audit entries and alerts,
@@ -9,6 +14,7 @@
 //! reasons. Only then does the caller acknowledge its source. An input is the unit: a CSV extract
 //! with one bad row is quarantined whole, so an operator replays one thing, not half of one.
 
+mod commit;
 pub mod identity;
 pub mod involvement;
 pub mod normalise;
@@ -56,7 +62,7 @@ pub struct Pipeline {
 }
 
 /// Why an input stopped before commit.
-enum Stop {
+pub(crate) enum Stop {
     Reject(&'static str, Vec<FieldProblem>),
     Conflict(String),
     Store(StoreError),
@@ -142,43 +148,25 @@ impl Pipeline {
             .map(|s| s.into_event(raw.received_at))
             .collect();
 
-        let _serial = self.commit_lock.lock().await;
-        let mut tx = self.store.begin().await?;
-        let mut committed = Vec::with_capacity(events.len());
-        let mut duplicates = 0;
-        let mut wake = BTreeSet::new();
-        for event in &events {
-            if store::events::exists(&mut tx, event.id).await? {
-                duplicates += 1;
-                committed.push(event.id);
-                continue;
-            }
-            let child = match identity::resolve(&mut tx, event).await? {
-                identity::Resolution::Child(c) => c,
-                identity::Resolution::Conflict(detail) => {
-                    tx.rollback().await?;
-                    return Err(Stop::Conflict(detail));
-                }
-            };
-            involvement::update(&mut tx, child, event).await?;
-            let notifications = route::route(&mut tx, &self.config, child, event).await?;
-            store::events::insert(&mut tx, event, &source.id, child).await?;
-            for n in &notifications {
-                store::deliveries::insert(&mut tx, n).await?;
-                wake.insert(n.recipient.clone());
-            }
-            committed.push(event.id);
-        }
-        tx.commit().await?;
-        drop(_serial);
+        let committed = {
+            let _serial = self.commit_lock.lock().await;
+            commit::commit(
+                &self.store,
+                &self.config,
+                &source.id,
+                raw.message_id.as_deref(),
+                &events,
+            )
+            .await?
+        };
         tracing::info!(
             source_id = %source.id,
-            events = committed.len(),
-            duplicates,
+            events = committed.event_ids.len(),
+            duplicate = committed.duplicate,
             "input committed"
         );
-        self.wake(wake);
-        Ok((committed, duplicates > 0 && duplicates == events.len()))
+        self.wake(committed.wake);
+        Ok((committed.event_ids, committed.duplicate))
     }
 
     fn wake(&self, agencies: BTreeSet<AgencyId>) {

@@ -17,6 +17,7 @@ pub mod audit;
 pub mod deliveries;
 pub mod events;
 pub mod identity;
+pub mod inputs;
 pub mod involvements;
 pub mod quarantine;
 pub mod retention;

@@ -98,6 +98,7 @@ on_both_backends!(
     the_audit_log_refuses_updates_and_deletes,
     retention_prunes_only_delivered_data,
     quarantine_keeps_inputs_and_records_resolution,
+    a_redelivered_input_is_answered_from_its_first_commit,
 );
 
 const CONFIG: &str = r#"
@@ -722,4 +723,43 @@ async fn sqlite_store_runs_in_wal_mode() {
         .unwrap();
     assert_eq!(mode.to_lowercase(), "wal");
     b.tidy().await;
+}
+
+async fn a_redelivered_input_is_answered_from_its_first_commit(store: &Store) {
+    let p = pipeline(store);
+    school_joins(&p).await;
+    // No event id in the body: only the upstream message id identifies the redelivery.
+    let mut first = raw(
+        "la-api",
+        sen_support_ended(json!({"upn": "B801200005001"}), 1),
+    );
+    first.message_id = Some("amqp-message-42".into());
+    let ids = committed(p.process(&first, "canonical-json", Origin::Fresh).await);
+    let again = p.process(&first, "canonical-json", Origin::Fresh).await;
+    assert_eq!(
+        again,
+        InputOutcome::Committed {
+            event_ids: ids.clone(),
+            duplicate: true
+        }
+    );
+    assert_eq!(
+        count(store, "SELECT COUNT(*) FROM deliveries").await,
+        1,
+        "delivered once"
+    );
+    // The same message id from another source is another input.
+    let mut other = raw(
+        "school-api",
+        submission(
+            "school-a",
+            json!({"upn": "B801200005001"}),
+            json!({}),
+            "sen_support.ended",
+            json!({"on": "2026-11-02"}),
+        ),
+    );
+    other.message_id = Some("amqp-message-42".into());
+    let other_ids = committed(p.process(&other, "canonical-json", Origin::Fresh).await);
+    assert_ne!(other_ids, ids);
 }

@@ -183,6 +183,7 @@ impl Receiver {
 pub const SCHOOL_KEY: &str = "test-school-key-0123456789";
 pub const CAMHS_KEY: &str = "test-camhs-key-0123456789";
 pub const LA_KEY: &str = "test-la-send-key-0123456789";
+pub const CSC_KEY: &str = "test-csc-extract-key-0123456789";
 pub const SECRET: &str = "test-webhook-secret-0123456789";
 
 /// Per-agency webhook settings for a test hub.
@@ -306,6 +307,7 @@ fn env_pairs() -> Vec<(&'static str, &'static str)> {
         ("TEST_SCHOOL_KEY", SCHOOL_KEY),
         ("TEST_CAMHS_KEY", CAMHS_KEY),
         ("TEST_LA_KEY", LA_KEY),
+        ("TEST_CSC_KEY", CSC_KEY),
         ("TEST_WEBHOOK_SECRET", SECRET),
     ]
 }
@@ -350,6 +352,13 @@ impl Hub {
         self.child = Some(cmd.spawn().expect("start throughline"));
         // Wait for the API (bounded: a hub that never comes up fails the test with its log).
         for _ in 0..300 {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("hub exited with {status}; log:\n{}", self.logs());
+            }
             if let Ok(r) = self.http.get(format!("{}/readyz", self.base)).send().await
                 && r.status().is_success()
             {

@@ -125,3 +125,13 @@ BEGIN RAISE EXCEPTION 'audit_log is append-only'; END;
 $$ LANGUAGE plpgsql;
 CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log
 FOR EACH ROW EXECUTE FUNCTION audit_log_append_only();
+
+-- Inputs already committed, by their upstream message id (AMQP message-id, Kafka offset, HTTP
+-- Idempotency-Key): a redelivered input is answered from here instead of committed twice.
+CREATE TABLE received_inputs (
+    source_id   TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    event_ids   TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (source_id, message_id)
+);

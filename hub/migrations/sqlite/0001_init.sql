@@ -124,3 +124,13 @@ CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
 CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+
+-- Inputs already committed, by their upstream message id (AMQP message-id, Kafka offset, HTTP
+-- Idempotency-Key): a redelivered input is answered from here instead of committed twice.
+CREATE TABLE received_inputs (
+    source_id   TEXT NOT NULL,
+    message_id  TEXT NOT NULL,
+    event_ids   TEXT NOT NULL,
+    received_at BIGINT NOT NULL,
+    PRIMARY KEY (source_id, message_id)
+);
