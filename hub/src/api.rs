@@ -16,6 +16,7 @@ use crate::pipeline::Pipeline;
 #[derive(Clone)]
 pub struct AppState {
     pub pipeline: Arc<Pipeline>,
+    pub links: crate::health::Links,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -25,6 +26,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ingest/{source}", post(ingest::post_native))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }

@@ -6,9 +6,11 @@ use std::sync::Arc;
 use tokio_util::sync::CancellationToken;
 
 use crate::api::{self, AppState};
+use crate::config::Transport;
 use crate::config::Validated;
 use crate::deliver::{self, Wakers};
-use crate::pipeline::Pipeline;
+use crate::health::Links;
+use crate::pipeline::{Pipeline, receive};
 use crate::retention;
 use crate::store::{Store, StoreError};
 
@@ -23,6 +25,12 @@ pub enum AppError {
     },
     #[error("delivery: {0}")]
     Sink(String),
+    #[error("sources `{source_id}` ({adapter}): {reason}")]
+    Source {
+        source_id: String,
+        adapter: &'static str,
+        reason: String,
+    },
     #[error("HTTP server: {0}")]
     Serve(std::io::Error),
 }
@@ -32,29 +40,93 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
     let store = Store::connect(&config.store.url).await?;
     let wakers = Wakers::for_agencies(config.agencies.keys());
     let pipeline = Arc::new(Pipeline::new(config.clone(), store.clone(), wakers.clone()));
-    let workers =
-        deliver::spawn_workers(&config, &store, &wakers, &cancel).map_err(AppError::Sink)?;
+    let links = Links::default();
+    let workers = deliver::spawn_workers(&config, &store, &wakers, &links, &cancel)
+        .await
+        .map_err(AppError::Sink)?;
     let sweeper = tokio::spawn(retention::run(
         store.clone(),
         config.retention.clone(),
         cancel.clone(),
     ));
+    let sources = start_sources(&config, &pipeline, &links, &cancel).await?;
 
     let addr = config.api.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| AppError::Listen { addr, source })?;
     tracing::info!(%addr, agencies = config.agencies.len(), sources = config.sources.len(), "throughline listening");
-    axum::serve(listener, api::router(AppState { pipeline }))
+    axum::serve(listener, api::router(AppState { pipeline, links }))
         .with_graceful_shutdown(cancel.clone().cancelled_owned())
         .await
         .map_err(AppError::Serve)?;
 
     cancel.cancel();
+    for s in sources {
+        let _ = s.await;
+    }
     for w in workers {
         let _ = w.await;
     }
     let _ = sweeper.await;
     tracing::info!("throughline stopped");
     Ok(())
+}
+
+/// Connects every broker source and runs it through the pipeline until `cancel` fires. A source
+/// that cannot connect at start-up (broker down, queue or topic missing) stops the hub with an
+/// error naming it; after start-up, the adapters reconnect by themselves.
+async fn start_sources(
+    config: &Validated,
+    pipeline: &Arc<Pipeline>,
+    links: &Links,
+    cancel: &CancellationToken,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, AppError> {
+    let mut tasks = Vec::new();
+    for source in config.sources.values() {
+        let fail = |reason: String| AppError::Source {
+            source_id: source.id.clone(),
+            adapter: source.transport.adapter(),
+            reason,
+        };
+        let mut input: Box<dyn throughline_contracts::adapter::Source> = match &source.transport {
+            Transport::Http { .. } => continue,
+            Transport::Amqp(c) => {
+                let s = throughline_adapter_amqp::AmqpSource::connect(source.id.clone(), c)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let status = s.status_handle();
+                links.register("amqp", "source", source.id.clone(), move || {
+                    status.connected()
+                });
+                Box::new(s)
+            }
+            Transport::Kafka(c) => {
+                let s = throughline_adapter_kafka::KafkaSource::connect(source.id.clone(), c)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let status = s.status_handle();
+                links.register("kafka", "source", source.id.clone(), move || {
+                    status.connected()
+                });
+                Box::new(s)
+            }
+        };
+        tracing::info!(source_id = %source.id, adapter = source.transport.adapter(), "source started");
+        let (pipeline, cancel, format, id) = (
+            pipeline.clone(),
+            cancel.clone(),
+            source.format.clone(),
+            source.id.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            tokio::select! {
+                _ = cancel.cancelled() => {}
+                _ = receive::run_source(&pipeline, input.as_mut(), &format) => {
+                    tracing::warn!(source_id = %id, "source ended");
+                }
+            }
+        }));
+    }
+    Ok(tasks)
 }

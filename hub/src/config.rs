@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
-pub use validate::{Agency, KindSet, Route, SharingAgreement, Source, Validated};
+pub use validate::{Agency, KindSet, Route, SharingAgreement, Source, Transport, Validated};
 
 /// Reads, interpolates, parses and validates the configuration at `path`.
 pub fn load(path: &Path) -> Result<Validated, ConfigErrors> {

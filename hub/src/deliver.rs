@@ -21,6 +21,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::{DeliveryConfig, SinkConfig, Validated};
+use crate::health::Links;
 use crate::store::Store;
 
 pub use backoff::Backoff;
@@ -50,21 +51,44 @@ impl Wakers {
     }
 }
 
-/// Builds the sink an agency's configuration describes.
-pub fn build_sink(config: &SinkConfig) -> Result<Arc<dyn Sink>, String> {
+/// Builds (and, for brokers, connects) the sink an agency's configuration describes, and
+/// registers a broker sink's connection state in `links`.
+pub async fn build_sink(
+    agency: &AgencyId,
+    config: &SinkConfig,
+    links: &Links,
+) -> Result<Arc<dyn Sink>, String> {
     match config {
         SinkConfig::Webhook(w) => w
             .build()
             .map(|s| Arc::new(s) as Arc<dyn Sink>)
             .map_err(|e| e.to_string()),
+        SinkConfig::Amqp(c) => {
+            let sink = throughline_adapter_amqp::AmqpSink::connect(c)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = sink.status_handle();
+            links.register("amqp", "sink", agency.as_str(), move || status.connected());
+            Ok(Arc::new(sink))
+        }
+        SinkConfig::Kafka(c) => {
+            let sink = throughline_adapter_kafka::KafkaSink::connect(c)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = sink.status_handle();
+            links.register("kafka", "sink", agency.as_str(), move || status.connected());
+            Ok(Arc::new(sink))
+        }
     }
 }
 
-/// Starts a worker for every agency that has a sink.
-pub fn spawn_workers(
+/// Starts a worker for every agency that has a sink. Fails, naming the agency, if a sink
+/// cannot be built (a broker that does not answer, a topic that does not exist).
+pub async fn spawn_workers(
     config: &Validated,
     store: &Store,
     wakers: &Wakers,
+    links: &Links,
     cancel: &CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let mut handles = Vec::new();
@@ -72,7 +96,15 @@ pub fn spawn_workers(
         let Some(sink_config) = &agency.sink else {
             continue;
         };
-        let sink = build_sink(sink_config).map_err(|e| format!("agency {}: {e}", agency.id))?;
+        let sink = build_sink(&agency.id, sink_config, links)
+            .await
+            .map_err(|e| {
+                format!(
+                    "agencies `{}` sink ({}): {e}",
+                    agency.id,
+                    sink_config.adapter()
+                )
+            })?;
         let w = worker::Worker {
             agency: agency.id.clone(),
             sink,

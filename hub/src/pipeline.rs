@@ -137,7 +137,7 @@ impl Pipeline {
             source_id: source.id.clone(),
             agency: source.agency.clone(),
             system: source.system.clone(),
-            adapter: "http-ingest".into(),
+            adapter: source.transport.adapter().into(),
         };
         let submissions = normalise::normalise(raw, format, &ctx)
             .map_err(|r| Stop::Reject(step::NORMALISE, r.problems))?;

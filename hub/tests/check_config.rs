@@ -126,3 +126,80 @@ fn the_shipped_embedded_default_passes() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains(": ok (3 agencies, 3 sources"));
 }
+
+#[test]
+fn the_broker_example_passes_and_a_literal_password_is_refused() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/brokers.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_throughline"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .env(
+            "RABBITMQ_URL",
+            "amqp://throughline:s3cret@127.0.0.1:5672/%2f",
+        )
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let text = std::fs::read_to_string(&path).unwrap().replace(
+        "${RABBITMQ_URL}",
+        "amqp://throughline:s3cret@127.0.0.1:5672/%2f",
+    );
+    let (code, out) = check(&text, &[]);
+    assert_eq!(code, 2);
+    assert!(
+        out.contains(
+            "FILE: agencies[2].sink.connection.url: a password must not be written in the file"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "FILE: sources[0].amqp.connection.url: a password must not be written in the file"
+        ),
+        "{out}"
+    );
+    assert!(!out.contains("s3cret"));
+}
+
+#[test]
+fn a_source_needs_exactly_one_transport_and_broker_settings_are_checked() {
+    let (code, out) = check(
+        r#"
+[[agencies]]
+id = "la"
+role = "send"
+
+[[sources]]
+id = "both"
+agency = "la"
+api_key = "${K}"
+kafka = { bootstrap_servers = "127.0.0.1:9092", topics = ["t"], group_id = "g" }
+
+[[sources]]
+id = "bad-kafka"
+agency = "la"
+kafka = { bootstrap_servers = "127.0.0.1:9092", topics = [], group_id = "g", client_options = { "enable.auto.commit" = "true" } }
+
+[[sources]]
+id = "bad-amqp"
+agency = "la"
+amqp = { connection = { url = "${U}" }, queue = "", dead_letter_exchange = "dlx", prefetch = 0 }
+"#,
+        &[
+            ("K", "a-key-that-is-long-enough"),
+            ("U", "amqp://127.0.0.1"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("FILE: sources[0]: needs exactly one of api_key (HTTP ingest), amqp or kafka"),
+        "{out}"
+    );
+    assert!(out.contains("FILE: sources[1].kafka."), "{out}");
+    assert!(out.contains("FILE: sources[2].amqp."), "{out}");
+}

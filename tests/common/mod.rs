@@ -5,6 +5,8 @@
 //! given status, hang, or answer slowly. Nothing here mocks the hub.
 #![allow(dead_code)]
 
+pub mod brokers;
+
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -308,6 +310,7 @@ fn env_pairs() -> Vec<(&'static str, &'static str)> {
         ("TEST_CAMHS_KEY", CAMHS_KEY),
         ("TEST_LA_KEY", LA_KEY),
         ("TEST_CSC_KEY", CSC_KEY),
+        ("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
         ("TEST_WEBHOOK_SECRET", SECRET),
     ]
 }

@@ -35,7 +35,34 @@ pub(super) fn interpolate_table(
             *s = String::new();
             continue;
         }
+        if k == "url"
+            && let toml::Value::String(s) = v
+            && has_literal_password(s)
+        {
+            errors.push(ConfigError::new(
+                file,
+                &path,
+                "a password must not be written in the file: write the URL (or its password) as \"${ENV_VAR}\" or \"${file:/path}\"",
+            ));
+            *s = String::new();
+            continue;
+        }
         interpolate_value(file, v, &path, errors);
+    }
+}
+
+/// Whether a URL carries `user:password@` with the password written out rather than referenced.
+fn has_literal_password(url: &str) -> bool {
+    let Some((_, rest)) = url.split_once("://") else {
+        return false;
+    };
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let Some((userinfo, _)) = authority.rsplit_once('@') else {
+        return false;
+    };
+    match userinfo.split_once(':') {
+        Some((_, password)) => !password.is_empty() && !password.contains("${"),
+        None => false,
     }
 }
 
@@ -96,6 +123,21 @@ mod tests {
         assert!(is_reference("${file:/run/secrets/x}"));
         assert!(!is_reference("abc"));
         assert!(!is_reference("${A}${B}"));
+    }
+
+    #[test]
+    fn literal_passwords_in_urls_are_spotted() {
+        assert!(has_literal_password(
+            "amqp://guest:guest@127.0.0.1:5672/%2f"
+        ));
+        assert!(!has_literal_password(
+            "amqp://guest:${RABBITMQ_PASSWORD}@127.0.0.1/%2f"
+        ));
+        assert!(!has_literal_password("${RABBITMQ_URL}"));
+        assert!(!has_literal_password("https://example.org/hook?a=b"));
+        assert!(!has_literal_password(
+            "postgres://throughline@127.0.0.1:5432/db"
+        ));
     }
 
     #[test]

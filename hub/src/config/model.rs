@@ -203,6 +203,21 @@ pub struct AgencyConfig {
 pub enum SinkConfig {
     /// Signed JSON over HTTPS (see `docs/adapters/webhook.md`).
     Webhook(throughline_adapter_webhook::WebhookConfig),
+    /// Publish to a RabbitMQ exchange with publisher confirms (see `docs/adapters/amqp.md`).
+    Amqp(throughline_adapter_amqp::AmqpSinkConfig),
+    /// Produce to a Kafka topic, keyed by child (see `docs/adapters/kafka.md`).
+    Kafka(throughline_adapter_kafka::KafkaSinkConfig),
+}
+
+impl SinkConfig {
+    /// The adapter's name, as used in logs, metrics and `/readyz`.
+    pub fn adapter(&self) -> &'static str {
+        match self {
+            SinkConfig::Webhook(_) => "webhook",
+            SinkConfig::Amqp(_) => "amqp",
+            SinkConfig::Kafka(_) => "kafka",
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -217,8 +232,16 @@ pub struct SourceConfig {
     /// Native format: `canonical-json` or `social-care-csv`.
     #[serde(default = "default_format")]
     pub format: String,
-    /// The source's API key, as `"${ENV_VAR}"` or `"${file:/path}"`; held only as a SHA-256 hash.
-    pub api_key: String,
+    /// For HTTP ingest: the source's API key, as `"${ENV_VAR}"` or `"${file:/path}"`; held only
+    /// as a SHA-256 hash. A source has exactly one of `api_key`, `amqp` and `kafka`.
+    #[serde(default)]
+    pub api_key: Option<String>,
+    /// Consume this source's inputs from a RabbitMQ queue (see `docs/adapters/amqp.md`).
+    #[serde(default)]
+    pub amqp: Option<throughline_adapter_amqp::AmqpSourceConfig>,
+    /// Consume this source's inputs from Kafka topics (see `docs/adapters/kafka.md`).
+    #[serde(default)]
+    pub kafka: Option<throughline_adapter_kafka::KafkaSourceConfig>,
 }
 
 fn default_system() -> String {

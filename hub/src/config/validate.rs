@@ -35,8 +35,29 @@ pub struct Source {
     pub agency: AgencyId,
     pub system: String,
     pub format: String,
-    /// SHA-256 of the API key; the key itself is not kept.
-    pub api_key_sha256: [u8; 32],
+    pub transport: Transport,
+}
+
+/// How a source's inputs arrive.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// `POST /v1/events` and `/v1/ingest/{source}`. Only the SHA-256 of the API key is kept.
+    Http {
+        api_key_sha256: [u8; 32],
+    },
+    Amqp(throughline_adapter_amqp::AmqpSourceConfig),
+    Kafka(throughline_adapter_kafka::KafkaSourceConfig),
+}
+
+impl Transport {
+    /// The adapter's name, recorded as the event's `source.adapter` context and in metrics.
+    pub fn adapter(&self) -> &'static str {
+        match self {
+            Transport::Http { .. } => "http-ingest",
+            Transport::Amqp(_) => "amqp",
+            Transport::Kafka(_) => "kafka",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -80,12 +101,15 @@ impl Validated {
     /// The source whose API key hashes to `key_sha256`, compared without early exit.
     pub fn source_for_key(&self, key: &str) -> Option<&Source> {
         let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
-        self.sources.values().find(|s| {
-            s.api_key_sha256
-                .iter()
-                .zip(presented.iter())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        self.sources.values().find(|s| match &s.transport {
+            Transport::Http { api_key_sha256 } => {
+                api_key_sha256
+                    .iter()
+                    .zip(presented.iter())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
+            }
+            _ => false,
         })
     }
 }
@@ -174,14 +198,32 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 "must not be empty",
             ));
         }
-        if let Some(SinkConfig::Webhook(w)) = &a.sink
-            && let Err(e) = w.build()
-        {
-            errors.push(ConfigError::new(
-                file,
-                &format!("agencies[{i}].sink"),
-                e.to_string(),
-            ));
+        let sink_key = format!("agencies[{i}].sink");
+        match &a.sink {
+            Some(SinkConfig::Webhook(w)) => {
+                if let Err(e) = w.build() {
+                    errors.push(ConfigError::new(file, &sink_key, e.to_string()));
+                }
+            }
+            Some(SinkConfig::Amqp(c)) => {
+                if let Err(e) = c.validate() {
+                    errors.push(ConfigError::new(
+                        file,
+                        &format!("{sink_key}.{}", e.key()),
+                        e.reason().to_owned(),
+                    ));
+                }
+            }
+            Some(SinkConfig::Kafka(c)) => {
+                if let Err(e) = c.validate() {
+                    errors.push(ConfigError::new(
+                        file,
+                        &format!("{sink_key}.{}", e.key()),
+                        e.to_string(),
+                    ));
+                }
+            }
+            None => {}
         }
         let agency = Agency {
             id: id.clone(),
@@ -242,28 +284,64 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 e.to_string(),
             ));
         }
-        if s.api_key.len() < 16 {
-            errors.push(ConfigError::new(
-                file,
-                &format!("sources[{i}].api_key"),
-                "must be at least 16 characters",
-            ));
-        }
-        let hash: [u8; 32] = Sha256::digest(s.api_key.as_bytes()).into();
-        if !s.api_key.is_empty() && !key_hashes.insert(hash) {
-            errors.push(ConfigError::new(
-                file,
-                &format!("sources[{i}].api_key"),
-                "the same key is used by another source",
-            ));
-        }
-        if let Some(agency) = agency {
+        let key = |k: &str| format!("sources[{i}].{k}");
+        let transport = match (&s.api_key, &s.amqp, &s.kafka) {
+            (Some(api_key), None, None) => {
+                if api_key.len() < 16 {
+                    errors.push(ConfigError::new(
+                        file,
+                        &key("api_key"),
+                        "must be at least 16 characters",
+                    ));
+                }
+                let hash: [u8; 32] = Sha256::digest(api_key.as_bytes()).into();
+                if !api_key.is_empty() && !key_hashes.insert(hash) {
+                    errors.push(ConfigError::new(
+                        file,
+                        &key("api_key"),
+                        "the same key is used by another source",
+                    ));
+                }
+                Some(Transport::Http {
+                    api_key_sha256: hash,
+                })
+            }
+            (None, Some(c), None) => {
+                if let Err(e) = c.validate() {
+                    errors.push(ConfigError::new(
+                        file,
+                        &key(&format!("amqp.{}", e.key())),
+                        e.reason().to_owned(),
+                    ));
+                }
+                Some(Transport::Amqp(c.clone()))
+            }
+            (None, None, Some(c)) => {
+                if let Err(e) = c.validate() {
+                    errors.push(ConfigError::new(
+                        file,
+                        &key(&format!("kafka.{}", e.key())),
+                        e.to_string(),
+                    ));
+                }
+                Some(Transport::Kafka(c.clone()))
+            }
+            _ => {
+                errors.push(ConfigError::new(
+                    file,
+                    &format!("sources[{i}]"),
+                    "needs exactly one of api_key (HTTP ingest), amqp or kafka",
+                ));
+                None
+            }
+        };
+        if let (Some(agency), Some(transport)) = (agency, transport) {
             let source = Source {
                 id: s.id.clone(),
                 agency,
                 system: s.system.clone(),
                 format: s.format.clone(),
-                api_key_sha256: hash,
+                transport,
             };
             if sources.insert(s.id.clone(), source).is_some() {
                 errors.push(ConfigError::new(
@@ -274,7 +352,6 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             }
         }
     }
-
     let roles: BTreeSet<&str> = agencies.values().map(|a| a.role.as_str()).collect();
     let mut routes = Vec::new();
     for (i, r) in c.routes.iter().enumerate() {
