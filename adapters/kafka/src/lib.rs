@@ -1,6 +1,5 @@
 //! Kafka source and sink: consumes agency input from Kafka topics, and publishes notifications
-//! to an agency's Kafka topic. There is no `docs/adapters/` page for it yet; this documentation
-//! is the reference.
+//! to an agency's Kafka topic. Reference: `docs/adapters/kafka.md`.
 //!
 //! It speaks the Kafka protocol through librdkafka (rdkafka 0.39, statically built), as a
 //! consumer-group member and as an idempotent producer. Many agency platforms (case management
@@ -21,7 +20,7 @@
 //!   `transactional.id`, which the sink refuses): the hub's durable store, not Kafka, is the
 //!   record of what was done, so a Kafka transaction could not span both anyway, and tansu (the
 //!   broker the tests run against) does not implement `EndTxn`. Idempotent production plus
-//!   deduplication (by event id in the hub, by idempotency key at receivers) is the guarantee.
+//!   deduplication (by message id and event id in the hub, by idempotency key at receivers) is the guarantee.
 //! - **Topics are never created** by the adapter; `connect` fails, naming the topic, if one is
 //!   missing. See [`connect`].
 //!
