@@ -31,7 +31,7 @@ use throughline_contracts::event::{Event, FieldProblem};
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
-use crate::config::Validated;
+use crate::config::{self, Validated};
 use crate::deliver::Wakers;
 use crate::store::{self, Store, StoreError};
 
@@ -130,7 +130,12 @@ impl Pipeline {
         }
     }
 
-    async fn try_process(&self, raw: &RawInput, format: &str) -> Result<(Vec<Uuid>, bool), Stop> {
+    /// Receive, normalise and validate: everything before the transaction.
+    fn prepare<'c>(
+        &'c self,
+        raw: &RawInput,
+        format: &str,
+    ) -> Result<(&'c config::Source, Vec<Event>), Stop> {
         let source =
             receive::source_of(&self.config, raw).map_err(|p| Stop::Reject(step::RECEIVE, p))?;
         let ctx = NormaliseContext {
@@ -143,10 +148,115 @@ impl Pipeline {
             .map_err(|r| Stop::Reject(step::NORMALISE, r.problems))?;
         validate::validate(&self.config, source, &submissions, chrono::Utc::now())
             .map_err(|p| Stop::Reject(step::VALIDATE, p))?;
-        let events: Vec<Event> = submissions
+        let events = submissions
             .into_iter()
             .map(|s| s.into_event(raw.received_at))
             .collect();
+        Ok((source, events))
+    }
+
+    /// Runs several inputs from one source through the pipeline, committing all that pass
+    /// validation in ONE transaction (group commit), and returns each one's outcome in order.
+    /// Each input is still all-or-nothing: an identity conflict in any of them rolls the group
+    /// back and the inputs are processed one at a time instead.
+    pub async fn process_batch(&self, raws: &[RawInput], format: &str) -> Vec<InputOutcome> {
+        if raws.len() == 1 {
+            return vec![self.process(&raws[0], format, Origin::Fresh).await];
+        }
+        let prepared: Vec<Result<(&config::Source, Vec<Event>), Stop>> =
+            raws.iter().map(|r| self.prepare(r, format)).collect();
+        let group: Result<Vec<Option<commit::Committed>>, Stop> = async {
+            let _serial = self.commit_lock.lock().await;
+            let mut tx = self.store.begin().await?;
+            let mut results = Vec::with_capacity(raws.len());
+            for (raw, p) in raws.iter().zip(&prepared) {
+                let Ok((source, events)) = p else {
+                    results.push(None);
+                    continue;
+                };
+                match commit::commit_input(
+                    &mut tx,
+                    &self.config,
+                    &source.id,
+                    raw.message_id.as_deref(),
+                    events,
+                )
+                .await
+                {
+                    Ok(c) => results.push(Some(c)),
+                    Err(stop) => {
+                        tx.rollback().await?;
+                        return Err(stop);
+                    }
+                }
+            }
+            tx.commit().await?;
+            Ok(results)
+        }
+        .await;
+        let committed = match group {
+            Ok(c) => c,
+            Err(Stop::Store(e)) => {
+                tracing::error!(error = %e, "store unavailable; inputs not acknowledged");
+                return raws
+                    .iter()
+                    .map(|_| InputOutcome::Unavailable {
+                        reason: "the hub's store is unavailable; retry later".into(),
+                    })
+                    .collect();
+            }
+            Err(_) => {
+                // A conflict in one input: give each its own transaction.
+                let mut out = Vec::with_capacity(raws.len());
+                for raw in raws {
+                    out.push(self.process(raw, format, Origin::Fresh).await);
+                }
+                return out;
+            }
+        };
+        let mut outcomes = Vec::with_capacity(raws.len());
+        let mut wake = BTreeSet::new();
+        for ((raw, p), c) in raws.iter().zip(prepared).zip(committed) {
+            match (p, c) {
+                (_, Some(c)) => {
+                    wake.extend(c.wake);
+                    outcomes.push(InputOutcome::Committed {
+                        event_ids: c.event_ids,
+                        duplicate: c.duplicate,
+                    });
+                }
+                (Err(Stop::Reject(step, problems)), None) => {
+                    outcomes.push(
+                        self.quarantine(raw, format, step, problems, Origin::Fresh, None)
+                            .await,
+                    );
+                }
+                (Err(Stop::Conflict(detail)), None) => {
+                    let problems = vec![FieldProblem::new("subject.identifiers", detail.clone())];
+                    outcomes.push(
+                        self.quarantine(
+                            raw,
+                            format,
+                            step::IDENTITY,
+                            problems,
+                            Origin::Fresh,
+                            Some(detail),
+                        )
+                        .await,
+                    );
+                }
+                _ => outcomes.push(InputOutcome::Unavailable {
+                    reason: "the hub's store is unavailable; retry later".into(),
+                }),
+            }
+        }
+        tracing::info!(inputs = raws.len(), "inputs committed together");
+        self.wake(wake);
+        outcomes
+    }
+
+    async fn try_process(&self, raw: &RawInput, format: &str) -> Result<(Vec<Uuid>, bool), Stop> {
+        let (source, events) = self.prepare(raw, format)?;
 
         let committed = {
             let _serial = self.commit_lock.lock().await;

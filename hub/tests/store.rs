@@ -99,6 +99,7 @@ on_both_backends!(
     retention_prunes_only_delivered_data,
     quarantine_keeps_inputs_and_records_resolution,
     a_redelivered_input_is_answered_from_its_first_commit,
+    inputs_committed_together_keep_their_own_outcomes,
 );
 
 const CONFIG: &str = r#"
@@ -762,4 +763,119 @@ async fn a_redelivered_input_is_answered_from_its_first_commit(store: &Store) {
     other.message_id = Some("amqp-message-42".into());
     let other_ids = committed(p.process(&other, "canonical-json", Origin::Fresh).await);
     assert_ne!(other_ids, ids);
+}
+
+async fn inputs_committed_together_keep_their_own_outcomes(store: &Store) {
+    let p = pipeline(store);
+    school_joins(&p).await;
+    let with_id = |mut r: RawInput, id: &str| {
+        r.message_id = Some(id.into());
+        r
+    };
+    let good = with_id(
+        raw(
+            "la-api",
+            sen_support_ended(json!({"upn": "B801200005001"}), 1),
+        ),
+        "m1",
+    );
+    let bad = with_id(
+        raw(
+            "la-api",
+            sen_support_ended(json!({"nhs_number": "9434765910"}), 2),
+        ),
+        "m2",
+    );
+    let good2 = with_id(
+        raw(
+            "la-api",
+            sen_support_ended(json!({"upn": "B801200005001"}), 3),
+        ),
+        "m3",
+    );
+    let outcomes = p
+        .process_batch(&[good.clone(), bad, good2, good.clone()], "canonical-json")
+        .await;
+    assert!(
+        matches!(
+            outcomes[0],
+            InputOutcome::Committed {
+                duplicate: false,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[1], InputOutcome::Quarantined { ref step, .. } if step == "normalise"),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(
+            outcomes[2],
+            InputOutcome::Committed {
+                duplicate: false,
+                ..
+            }
+        ),
+        "{outcomes:?}"
+    );
+    // The same message twice in one group: the second is answered from the first.
+    assert_eq!(
+        outcomes[3],
+        InputOutcome::Committed {
+            event_ids: committed(outcomes[0].clone()),
+            duplicate: true
+        }
+    );
+    assert_eq!(count(store, "SELECT COUNT(*) FROM deliveries").await, 2);
+    let mut c = store.pool().acquire().await.unwrap();
+    let q = store::deliveries::pending_for_agency(&mut c, "school-a", 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        q[0].notification.payload["on"], "2026-11-01",
+        "group order kept in the queue"
+    );
+    assert_eq!(q[1].notification.payload["on"], "2026-11-03");
+    drop(c);
+
+    // A conflict in a group: the group is redone one input at a time, so only it is held.
+    committed(
+        process(
+            &p,
+            "la-api",
+            sen_support_ended(
+                json!({"nhs_number": "9434765919", "upn": "B801200005001"}),
+                4,
+            ),
+        )
+        .await,
+    );
+    let fine = with_id(
+        raw(
+            "la-api",
+            sen_support_ended(json!({"upn": "B801200005001"}), 5),
+        ),
+        "m5",
+    );
+    let conflict = with_id(
+        raw(
+            "la-api",
+            sen_support_ended(
+                json!({"nhs_number": "9876543210", "upn": "B801200005001"}),
+                6,
+            ),
+        ),
+        "m6",
+    );
+    let outcomes = p.process_batch(&[fine, conflict], "canonical-json").await;
+    assert!(
+        matches!(outcomes[0], InputOutcome::Committed { .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[1], InputOutcome::Quarantined { ref step, .. } if step == "identity"),
+        "{outcomes:?}"
+    );
 }

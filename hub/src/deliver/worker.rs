@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use throughline_contracts::AgencyId;
 use throughline_contracts::adapter::{DeliveryOutcome, Sink};
@@ -16,6 +16,11 @@ use super::Settings;
 
 /// How many pending deliveries one pass looks at.
 const BATCH: i64 = 200;
+
+/// Outcomes are recorded together once this many are waiting...
+const RECORD_EVERY: usize = 64;
+/// ...or once the oldest has waited this long, so the store never lags far behind the sink.
+const RECORD_WITHIN: Duration = Duration::from_millis(50);
 
 pub(super) struct Worker {
     pub agency: AgencyId,
@@ -66,9 +71,11 @@ impl Worker {
         let mut waiting_children: HashSet<Uuid> = HashSet::new();
         let mut next_due: Option<Duration> = None;
         let mut attempted = false;
+        let mut unrecorded: Vec<(Delivery, DeliveryOutcome)> = Vec::new();
+        let mut oldest_unrecorded = Instant::now();
         for d in pending {
             if self.cancel.is_cancelled() {
-                return Ok(Some(Duration::ZERO));
+                break;
             }
             if waiting_children.contains(&d.child_id) {
                 continue;
@@ -80,32 +87,65 @@ impl Worker {
                 next_due = Some(next_due.map_or(until, |n| n.min(until)));
                 continue;
             }
+            if !unrecorded.is_empty()
+                && (unrecorded.len() >= RECORD_EVERY
+                    || oldest_unrecorded.elapsed() >= RECORD_WITHIN)
+            {
+                self.record(std::mem::take(&mut unrecorded)).await?;
+            }
+            let outcome = tokio::select! {
+                o = self.sink.deliver(&d.notification) => o,
+                _ = self.cancel.cancelled() => break,
+            };
             attempted = true;
-            if !self.attempt(&d).await? {
+            if !matches!(
+                outcome,
+                DeliveryOutcome::Delivered | DeliveryOutcome::Permanent { .. }
+            ) {
+                // Later notifications for this child wait behind this one.
                 waiting_children.insert(d.child_id);
                 let until = self.settings.backoff.delay(1, None);
                 next_due = Some(next_due.map_or(until, |n| n.min(until)));
             }
+            if unrecorded.is_empty() {
+                oldest_unrecorded = Instant::now();
+            }
+            unrecorded.push((d, outcome));
         }
-        if attempted && full_batch {
+        self.record(unrecorded).await?;
+        if self.cancel.is_cancelled() || (attempted && full_batch) {
             return Ok(Some(Duration::ZERO));
         }
         Ok(next_due)
     }
 
-    /// One attempt at one delivery, recorded durably. Returns whether it left the queue.
-    async fn attempt(&self, d: &Delivery) -> Result<bool, StoreError> {
-        let outcome = tokio::select! {
-            o = self.sink.deliver(&d.notification) => o,
-            _ = self.cancel.cancelled() => return Ok(false),
-        };
-        let attempts = d.attempts + 1;
+    /// Records a run of attempts' outcomes in one transaction (group commit: one fsync for many
+    /// deliveries). Until it commits, a crash only means those notifications are sent again,
+    /// with the same idempotency keys.
+    async fn record(&self, outcomes: Vec<(Delivery, DeliveryOutcome)>) -> Result<(), StoreError> {
+        if outcomes.is_empty() {
+            return Ok(());
+        }
         let mut tx = self.store.begin().await?;
-        let left = match outcome {
+        for (d, outcome) in &outcomes {
+            self.record_one(&mut tx, d, outcome).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn record_one(
+        &self,
+        tx: &mut sqlx::AnyConnection,
+        d: &Delivery,
+        outcome: &DeliveryOutcome,
+    ) -> Result<(), StoreError> {
+        let attempts = d.attempts + 1;
+        match outcome {
             DeliveryOutcome::Delivered => {
-                store::deliveries::mark_delivered(&mut tx, d.id, attempts).await?;
+                store::deliveries::mark_delivered(tx, d.id, attempts).await?;
                 store::audit::append(
-                    &mut tx,
+                    tx,
                     &AuditEntry {
                         actor: "hub".into(),
                         action: "delivery.delivered".into(),
@@ -121,31 +161,26 @@ impl Worker {
                 )
                 .await?;
                 tracing::info!(agency = %self.agency, delivery_id = %d.id, event_id = %d.event_id, attempts, "delivered");
-                true
             }
             DeliveryOutcome::Retryable {
                 reason,
                 retry_after,
             } if attempts < self.settings.max_attempts => {
-                let delay = self.settings.backoff.delay(attempts as u32, retry_after);
+                let delay = self.settings.backoff.delay(attempts as u32, *retry_after);
                 let next =
                     chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
-                store::deliveries::schedule_retry(&mut tx, d.id, attempts, next, &reason).await?;
+                store::deliveries::schedule_retry(tx, d.id, attempts, next, reason).await?;
                 tracing::warn!(agency = %self.agency, delivery_id = %d.id, attempts, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; will retry");
-                false
             }
             DeliveryOutcome::Retryable { reason, .. } => {
                 let reason = format!("gave up after {attempts} attempts: {reason}");
-                self.dead_letter(&mut tx, d, attempts, &reason).await?;
-                true
+                self.dead_letter(tx, d, attempts, &reason).await?;
             }
             DeliveryOutcome::Permanent { reason } => {
-                self.dead_letter(&mut tx, d, attempts, &reason).await?;
-                true
+                self.dead_letter(tx, d, attempts, reason).await?;
             }
-        };
-        tx.commit().await?;
-        Ok(left)
+        }
+        Ok(())
     }
 
     async fn dead_letter(

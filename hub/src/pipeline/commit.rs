@@ -7,6 +7,7 @@
 
 use std::collections::BTreeSet;
 
+use sqlx::AnyConnection;
 use throughline_contracts::AgencyId;
 use throughline_contracts::event::Event;
 use uuid::Uuid;
@@ -32,8 +33,30 @@ pub(super) async fn commit(
     events: &[Event],
 ) -> Result<Committed, Stop> {
     let mut tx = store.begin().await?;
+    let committed = commit_input(&mut tx, config, source_id, message_id, events).await;
+    match committed {
+        Ok(c) => {
+            tx.commit().await?;
+            Ok(c)
+        }
+        Err(stop) => {
+            tx.rollback().await?;
+            Err(stop)
+        }
+    }
+}
+
+/// Writes one input inside a transaction the caller owns, so several inputs can share one
+/// commit (group commit). The caller rolls back on any error.
+pub(super) async fn commit_input(
+    tx: &mut AnyConnection,
+    config: &Validated,
+    source_id: &str,
+    message_id: Option<&str>,
+    events: &[Event],
+) -> Result<Committed, Stop> {
     if let Some(mid) = message_id
-        && let Some(event_ids) = store::inputs::seen(&mut tx, source_id, mid).await?
+        && let Some(event_ids) = store::inputs::seen(tx, source_id, mid).await?
     {
         return Ok(Committed {
             event_ids,
@@ -46,29 +69,25 @@ pub(super) async fn commit(
     let mut wake = BTreeSet::new();
     for event in events {
         event_ids.push(event.id);
-        if store::events::exists(&mut tx, event.id).await? {
+        if store::events::exists(tx, event.id).await? {
             duplicates += 1;
             continue;
         }
-        let child = match identity::resolve(&mut tx, event).await? {
+        let child = match identity::resolve(tx, event).await? {
             identity::Resolution::Child(c) => c,
-            identity::Resolution::Conflict(detail) => {
-                tx.rollback().await?;
-                return Err(Stop::Conflict(detail));
-            }
+            identity::Resolution::Conflict(detail) => return Err(Stop::Conflict(detail)),
         };
-        involvement::update(&mut tx, child, event).await?;
-        let notifications = route::route(&mut tx, config, child, event).await?;
-        store::events::insert(&mut tx, event, source_id, child).await?;
+        involvement::update(tx, child, event).await?;
+        let notifications = route::route(tx, config, child, event).await?;
+        store::events::insert(tx, event, source_id, child).await?;
         for n in &notifications {
-            store::deliveries::insert(&mut tx, n).await?;
+            store::deliveries::insert(tx, n).await?;
             wake.insert(n.recipient.clone());
         }
     }
     if let Some(mid) = message_id {
-        store::inputs::record(&mut tx, source_id, mid, &event_ids).await?;
+        store::inputs::record(tx, source_id, mid, &event_ids).await?;
     }
-    tx.commit().await?;
     Ok(Committed {
         event_ids,
         duplicate: duplicates == events.len(),
