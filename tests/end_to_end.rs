@@ -556,3 +556,68 @@ api_key = "${TEST_CSC_KEY}"
     assert_eq!(r.status().as_u16(), 403);
     hub.assert_logs_free_of(&[UPN, "9434765910", "P-1001"]);
 }
+
+#[tokio::test]
+async fn with_concurrency_an_agency_takes_several_children_at_once_and_keeps_each_in_order() {
+    let school = Receiver::start(SECRET).await;
+    let camhs = Receiver::start(SECRET).await;
+    let yjs = Receiver::start(SECRET).await;
+    camhs.set_default(Behaviour::Slow(300, 200));
+    let hub = Hub::start(|url, port| {
+        config(
+            url,
+            port,
+            &Agencies {
+                school: &school,
+                camhs: &camhs,
+                youth_justice: &yjs,
+                school_timeout_ms: 5000,
+                camhs_timeout_ms: 5000,
+            },
+        )
+        .replace(
+            "poll_interval_ms = 100",
+            "poll_interval_ms = 100\nconcurrency = 4",
+        )
+    })
+    .await;
+    let children = test_nhs_numbers(6000, 4);
+    let mut ids = Vec::new();
+    for round in 0..2 {
+        for (c, nhs) in children.iter().enumerate() {
+            let referral = event(
+                "la-send",
+                json!({"nhs_number": nhs}),
+                json!({}),
+                "referral.made",
+                json!({"referral_id": format!("C{c}-{round}"), "to_agency": "camhs-north"}),
+            );
+            ids.push(hub.submit(LA_KEY, &referral).await);
+        }
+    }
+    eventually("all eight arrive", || {
+        ids.iter().all(|id| !camhs.delivered_for(id).is_empty())
+    })
+    .await;
+    assert!(
+        camhs.max_in_flight() > 1,
+        "several children's notifications were in flight together"
+    );
+    assert!(
+        camhs.max_in_flight() <= 4,
+        "never more than the configured concurrency"
+    );
+    for c in 0..children.len() {
+        let order: Vec<String> = camhs
+            .delivered()
+            .iter()
+            .filter_map(|r| r.body["payload"]["referral_id"].as_str().map(str::to_owned))
+            .filter(|r| r.starts_with(&format!("C{c}-")))
+            .collect();
+        assert_eq!(
+            order,
+            vec![format!("C{c}-0"), format!("C{c}-1")],
+            "child {c} in order"
+        );
+    }
+}

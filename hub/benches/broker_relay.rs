@@ -308,13 +308,14 @@ async fn amqp_bare_relay(input: String, exchange: String) {
 fn hub_config(dir: &std::path::Path, port: u16, source: &str, sink: &str) -> std::path::PathBuf {
     let config = format!(
         "[store]\nurl = \"sqlite://{}\"\n[api]\nlisten = \"127.0.0.1:{port}\"\n[log]\nlevel = \"warn\"\n\
-         [delivery]\ninitial_backoff_ms = 50\nmax_backoff_ms = 1000\npoll_interval_ms = 100\n\
+         [delivery]\ninitial_backoff_ms = 50\nmax_backoff_ms = 1000\npoll_interval_ms = 100\nconcurrency = {concurrency}\n\
          [[agencies]]\nid = \"la-send\"\nrole = \"send\"\n\
          [[agencies]]\nid = \"camhs-north\"\nrole = \"health\"\nsink = {sink}\n\
          [[sources]]\nid = \"la-broker\"\nagency = \"la-send\"\n{source}\n\
          [[routes]]\nkinds = [\"*\"]\nroles = [\"health\"]\n\
          [[sharing_agreements]]\nid = \"isa\"\nagency = \"camhs-north\"\nkinds = [\"*\"]\nfields = [\"subject.identifiers.nhs_number\", \"payload.*\"]\n",
-        dir.join("bench.db").display()
+        dir.join("bench.db").display(),
+        concurrency = env_or("BENCH_AGENCY_CONCURRENCY", 1),
     );
     let path = dir.join(format!("hub-{port}.toml"));
     std::fs::write(&path, config).unwrap();
@@ -531,8 +532,9 @@ async fn kafka_round(hub: bool, messages: usize, children: &[String]) -> Report 
             "kafka = {{ bootstrap_servers = \"{KAFKA}\", topics = [\"{input}\"], group_id = \"{}\" }}",
             unique("hub")
         );
+        // The same producer settings as the bare relay's (linger.ms=1; librdkafka's default is 5).
         let sink = format!(
-            "{{ type = \"kafka\", bootstrap_servers = \"{KAFKA}\", topic = \"{output}\" }}"
+            "{{ type = \"kafka\", bootstrap_servers = \"{KAFKA}\", topic = \"{output}\", client_options = {{ \"linger.ms\" = \"1\" }} }}"
         );
         child = Some(start_hub(&hub_config(dir.path(), port, &source, &sink), port).await);
         None

@@ -122,6 +122,8 @@ pub async fn spawn_workers(
 #[derive(Debug, Clone)]
 pub struct Settings {
     pub max_attempts: i64,
+    /// Notifications of one agency in flight at once (never two for one child).
+    pub concurrency: usize,
     pub backoff: Backoff,
     pub poll_interval: std::time::Duration,
 }
@@ -130,6 +132,7 @@ impl From<&DeliveryConfig> for Settings {
     fn from(c: &DeliveryConfig) -> Self {
         Self {
             max_attempts: i64::from(c.max_attempts),
+            concurrency: c.concurrency as usize,
             backoff: Backoff::new(
                 std::time::Duration::from_millis(c.initial_backoff_ms),
                 std::time::Duration::from_millis(c.max_backoff_ms),

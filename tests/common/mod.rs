@@ -52,6 +52,7 @@ struct ReceiverState {
     default: Mutex<Behaviour>,
     received: Mutex<Vec<Received>>,
     in_flight: Mutex<usize>,
+    max_in_flight: Mutex<usize>,
 }
 
 /// A local agency receiver.
@@ -91,7 +92,12 @@ async fn receive(
     let status = match behaviour {
         Behaviour::Status(s) => s,
         Behaviour::Slow(ms, s) => {
-            *state.in_flight.lock().unwrap() += 1;
+            {
+                let mut n = state.in_flight.lock().unwrap();
+                *n += 1;
+                let mut max = state.max_in_flight.lock().unwrap();
+                *max = (*max).max(*n);
+            }
             tokio::time::sleep(Duration::from_millis(ms)).await;
             *state.in_flight.lock().unwrap() -= 1;
             s
@@ -125,6 +131,7 @@ impl Receiver {
             default: Mutex::new(Behaviour::Status(200)),
             received: Mutex::new(Vec::new()),
             in_flight: Mutex::new(0),
+            max_in_flight: Mutex::new(0),
         });
         let app = axum::Router::new()
             .route("/notifications", axum::routing::post(receive))
@@ -175,6 +182,11 @@ impl Receiver {
             .into_iter()
             .filter(|r| r.event_id() == event_id)
             .collect()
+    }
+
+    /// The most requests this receiver ever had in progress at once.
+    pub fn max_in_flight(&self) -> usize {
+        *self.state.max_in_flight.lock().unwrap()
     }
 
     pub fn in_flight(&self) -> usize {

@@ -120,6 +120,11 @@ pub struct DeliveryConfig {
     /// Attempts before a delivery goes to dead letter.
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// How many of one agency's notifications may be in flight at once (1 to 64). Never more
+    /// than one per child, so each child's notifications still arrive in order; 1 delivers an
+    /// agency's queue strictly one at a time.
+    #[serde(default = "default_concurrency")]
+    pub concurrency: u32,
     /// First retry delay; doubles each attempt, with jitter.
     #[serde(default = "default_initial_backoff_ms")]
     pub initial_backoff_ms: u64,
@@ -135,6 +140,9 @@ pub struct DeliveryConfig {
 fn default_max_attempts() -> u32 {
     10
 }
+fn default_concurrency() -> u32 {
+    1
+}
 fn default_initial_backoff_ms() -> u64 {
     1_000
 }
@@ -149,6 +157,7 @@ impl Default for DeliveryConfig {
     fn default() -> Self {
         Self {
             max_attempts: default_max_attempts(),
+            concurrency: default_concurrency(),
             initial_backoff_ms: default_initial_backoff_ms(),
             max_backoff_ms: default_max_backoff_ms(),
             poll_interval_ms: default_poll_interval_ms(),

@@ -154,6 +154,13 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             "must start with sqlite: or postgres:",
         ));
     }
+    if !(1..=64).contains(&c.delivery.concurrency) {
+        errors.push(ConfigError::new(
+            file,
+            "delivery.concurrency",
+            "must be between 1 and 64",
+        ));
+    }
     if c.delivery.max_attempts == 0 {
         errors.push(ConfigError::new(
             file,

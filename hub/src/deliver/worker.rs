@@ -63,21 +63,55 @@ impl Worker {
     /// Attempts every due delivery once, in queue order, keeping each child's order. Returns how
     /// long until the next one is due: zero if it did work and more may be waiting.
     async fn pass(&self) -> Result<Option<Duration>, StoreError> {
+        use futures_util::StreamExt;
+        use futures_util::stream::FuturesUnordered;
+
         let pending = {
             let mut conn = self.store.pool().acquire().await?;
             store::deliveries::pending_for_agency(&mut conn, self.agency.as_str(), BATCH).await?
         };
         let full_batch = pending.len() as i64 == BATCH;
+        // Children whose next notification must wait: one is in flight, retrying, or waiting.
         let mut waiting_children: HashSet<Uuid> = HashSet::new();
+        let mut in_flight_children: HashSet<Uuid> = HashSet::new();
+        let mut deferred = false;
         let mut next_due: Option<Duration> = None;
         let mut attempted = false;
         let mut unrecorded: Vec<(Delivery, DeliveryOutcome)> = Vec::new();
         let mut oldest_unrecorded = Instant::now();
+        let mut in_flight = FuturesUnordered::new();
+        let concurrency = self.settings.concurrency.max(1);
+
+        let settle = |d: Delivery,
+                      outcome: DeliveryOutcome,
+                      waiting: &mut HashSet<Uuid>,
+                      in_flight_children: &mut HashSet<Uuid>,
+                      unrecorded: &mut Vec<(Delivery, DeliveryOutcome)>,
+                      next_due: &mut Option<Duration>| {
+            in_flight_children.remove(&d.child_id);
+            if !matches!(
+                outcome,
+                DeliveryOutcome::Delivered | DeliveryOutcome::Permanent { .. }
+            ) {
+                // Later notifications for this child wait behind this one.
+                waiting.insert(d.child_id);
+                let until = self.settings.backoff.delay(1, None);
+                *next_due = Some(next_due.map_or(until, |n| n.min(until)));
+            }
+            unrecorded.push((d, outcome));
+        };
+
         for d in pending {
             if self.cancel.is_cancelled() {
                 break;
             }
             if waiting_children.contains(&d.child_id) {
+                continue;
+            }
+            if in_flight_children.contains(&d.child_id) {
+                // Its predecessor is still in flight: keep order, try again next pass.
+                waiting_children.insert(d.child_id);
+                deferred = true;
                 continue;
             }
             let now = chrono::Utc::now();
@@ -87,33 +121,58 @@ impl Worker {
                 next_due = Some(next_due.map_or(until, |n| n.min(until)));
                 continue;
             }
+            while in_flight.len() >= concurrency {
+                let done = tokio::select! {
+                    done = in_flight.next() => done,
+                    _ = self.cancel.cancelled() => None,
+                };
+                let Some((done, outcome)) = done else { break };
+                settle(
+                    done,
+                    outcome,
+                    &mut waiting_children,
+                    &mut in_flight_children,
+                    &mut unrecorded,
+                    &mut next_due,
+                );
+                if unrecorded.len() == 1 {
+                    oldest_unrecorded = Instant::now();
+                }
+            }
+            if self.cancel.is_cancelled() {
+                break;
+            }
             if !unrecorded.is_empty()
                 && (unrecorded.len() >= RECORD_EVERY
                     || oldest_unrecorded.elapsed() >= RECORD_WITHIN)
             {
                 self.record(std::mem::take(&mut unrecorded)).await?;
             }
-            let outcome = tokio::select! {
-                o = self.sink.deliver(&d.notification) => o,
-                _ = self.cancel.cancelled() => break,
-            };
             attempted = true;
-            if !matches!(
+            in_flight_children.insert(d.child_id);
+            let sink = &self.sink;
+            in_flight.push(async move {
+                let outcome = sink.deliver(&d.notification).await;
+                (d, outcome)
+            });
+        }
+        while !in_flight.is_empty() {
+            let done = tokio::select! {
+                done = in_flight.next() => done,
+                _ = self.cancel.cancelled() => None,
+            };
+            let Some((done, outcome)) = done else { break };
+            settle(
+                done,
                 outcome,
-                DeliveryOutcome::Delivered | DeliveryOutcome::Permanent { .. }
-            ) {
-                // Later notifications for this child wait behind this one.
-                waiting_children.insert(d.child_id);
-                let until = self.settings.backoff.delay(1, None);
-                next_due = Some(next_due.map_or(until, |n| n.min(until)));
-            }
-            if unrecorded.is_empty() {
-                oldest_unrecorded = Instant::now();
-            }
-            unrecorded.push((d, outcome));
+                &mut waiting_children,
+                &mut in_flight_children,
+                &mut unrecorded,
+                &mut next_due,
+            );
         }
         self.record(unrecorded).await?;
-        if self.cancel.is_cancelled() || (attempted && full_batch) {
+        if self.cancel.is_cancelled() || deferred || (attempted && full_batch) {
             return Ok(Some(Duration::ZERO));
         }
         Ok(next_due)
