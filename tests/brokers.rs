@@ -453,3 +453,131 @@ async fn the_hub_killed_with_sigkill_mid_stream_loses_nothing() {
     assert_all_delivered_with_stable_keys(&seen, &expected, "idempotency-key");
     assert_in_order(&seen);
 }
+
+/// A tansu broker of the test's own, on a spare port, storing to a SQLite file so that its data
+/// survives kill -9 (memory storage would lose the topic with the process).
+struct OwnTansu {
+    child: Option<std::process::Child>,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl OwnTansu {
+    fn start() -> Self {
+        let mut t = OwnTansu {
+            child: None,
+            port: free_port(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        t.spawn();
+        t
+    }
+
+    fn servers(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn spawn(&mut self) {
+        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let tansu = std::env::var("THROUGHLINE_TEST_TANSU").unwrap_or_else(|_| "tansu".into());
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("tansu.log"))
+            .unwrap();
+        self.child = Some(
+            std::process::Command::new(tansu)
+                .args([
+                    "broker",
+                    "--listener-url",
+                    &url,
+                    "--advertised-listener-url",
+                    &url,
+                    "--storage-engine",
+                ])
+                // tansu resolves the path against its working directory.
+                .arg("sqlite://tansu.db")
+                .current_dir(self.dir.path())
+                .stdout(std::process::Stdio::from(log.try_clone().unwrap()))
+                .stderr(std::process::Stdio::from(log))
+                .spawn()
+                .expect("start tansu"),
+        );
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", self.port)).is_ok() {
+                return;
+            }
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!(
+                    "tansu exited with {status} (it needs the libsql feature for sqlite:// storage): {}",
+                    std::fs::read_to_string(self.dir.path().join("tansu.log")).unwrap_or_default()
+                );
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        panic!("tansu did not listen on {}", self.port);
+    }
+
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().unwrap();
+            c.wait().unwrap();
+        }
+    }
+}
+
+impl Drop for OwnTansu {
+    fn drop(&mut self) {
+        self.kill9();
+    }
+}
+
+#[tokio::test]
+async fn tansu_killed_and_restarted_mid_stream_loses_nothing() {
+    let _r = BrokerLock::rabbitmq_shared().await;
+    let mut tansu = OwnTansu::start();
+    let (queue, dlx, dlq, topic) = (unique("in"), unique("dlx"), unique("dlq"), unique("out"));
+    create_topic_on(&tansu.servers(), &topic, 3).await;
+    let sink = format!(
+        r#"{{ type = "kafka", bootstrap_servers = "{}", topic = "{topic}", message_timeout_ms = 3000 }}"#,
+        tansu.servers()
+    );
+    let hub = start_hub(amqp_source(&queue, &dlx, &dlq), sink).await;
+    let out = collect_topic_on(&tansu.servers(), &topic);
+    let children = test_nhs_numbers(7000, 5);
+    let stream = publish_stream(queue.clone(), children.clone(), 100);
+
+    eventually("some notifications are out", || {
+        out.lock().unwrap().len() >= 15
+    })
+    .await;
+    tansu.kill9();
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    tansu.spawn();
+
+    let expected = stream.await.unwrap();
+    eventually("every referral is delivered after the restart", || {
+        let got: BTreeSet<String> = out
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s.body["payload"]["referral_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        expected.is_subset(&got)
+    })
+    .await;
+    let seen = out.lock().unwrap().clone();
+    assert_all_delivered_with_stable_keys(&seen, &expected, "idempotency-key");
+    assert_in_order(&seen);
+    let nhs: Vec<&str> = children.iter().map(String::as_str).collect();
+    hub.assert_logs_free_of(&nhs);
+}

@@ -176,8 +176,12 @@ pub async fn collect_queue(
 }
 
 pub async fn create_topic(name: &str, partitions: i32) {
+    create_topic_on(&kafka_servers(), name, partitions).await
+}
+
+pub async fn create_topic_on(servers: &str, name: &str, partitions: i32) {
     let admin: AdminClient<_> = ClientConfig::new()
-        .set("bootstrap.servers", kafka_servers())
+        .set("bootstrap.servers", servers)
         .create()
         .unwrap();
     let r = admin
@@ -219,10 +223,14 @@ pub async fn produce(p: &FutureProducer, topic: &str, key: &str, body: &[u8]) {
 
 /// Consumes a topic from the beginning in the background, collecting what arrives.
 pub fn collect_topic(topic: &str) -> std::sync::Arc<std::sync::Mutex<Vec<Seen>>> {
+    collect_topic_on(&kafka_servers(), topic)
+}
+
+pub fn collect_topic_on(servers: &str, topic: &str) -> std::sync::Arc<std::sync::Mutex<Vec<Seen>>> {
     use futures_util::StreamExt;
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
     let consumer: StreamConsumer = ClientConfig::new()
-        .set("bootstrap.servers", kafka_servers())
+        .set("bootstrap.servers", servers)
         .set("group.id", unique("e2e-reader"))
         .set("auto.offset.reset", "earliest")
         .set("enable.auto.commit", "false")
