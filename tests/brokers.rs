@@ -204,6 +204,51 @@ async fn amqp_in_to_kafka_out_keeps_each_childs_order() {
             "projected to the agreement"
         );
     }
+    // Both broker links are reported, connected, in /readyz and /metrics.
+    let ready: serde_json::Value = reqwest::get(format!("{}/readyz", hub.base))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["ready"], true, "{ready}");
+    let links = ready["links"].as_array().unwrap();
+    assert!(
+        links.iter().any(|l| l["adapter"] == "amqp"
+            && l["direction"] == "source"
+            && l["connected"] == true),
+        "{ready}"
+    );
+    assert!(
+        links
+            .iter()
+            .any(|l| l["adapter"] == "kafka" && l["direction"] == "sink" && l["connected"] == true),
+        "{ready}"
+    );
+    let mut metrics = String::new();
+    for _ in 0..100 {
+        metrics = reqwest::get(format!("{}/metrics", hub.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        // The hub records delivery outcomes in groups, a moment after the broker has them.
+        if metrics.contains(r#"throughline_deliveries{status="delivered"} 24"#) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        metrics.contains(
+            r#"throughline_link_up{adapter="amqp",direction="source",name="la-broker"} 1"#
+        ),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(r#"throughline_deliveries{status="delivered"} 24"#),
+        "{metrics}"
+    );
     let nhs: Vec<&str> = children.iter().map(String::as_str).collect();
     hub.assert_logs_free_of(&nhs);
 }
