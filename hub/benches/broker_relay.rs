@@ -37,6 +37,11 @@ const KAFKA: &str = "127.0.0.1:9092";
 type Sent = Arc<Mutex<HashMap<String, Instant>>>;
 type Arrived = Arc<Mutex<Vec<(String, Instant)>>>;
 
+/// The AMQP prefetch, the same for the bare relay and the hub (`BENCH_PREFETCH`, default 32).
+fn prefetch() -> u16 {
+    env_or("BENCH_PREFETCH", 32) as u16
+}
+
 fn env_or(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()
@@ -267,7 +272,7 @@ async fn amqp_bare_relay(input: String, exchange: String) {
         .unwrap();
     let consume = conn.create_channel().await.unwrap();
     consume
-        .basic_qos(32, BasicQosOptions::default())
+        .basic_qos(prefetch(), BasicQosOptions::default())
         .await
         .unwrap();
     let publish = conn.create_channel().await.unwrap();
@@ -366,7 +371,8 @@ async fn amqp_round(hub: bool, messages: usize, children: &[String]) -> Report {
     let relay = if hub {
         let port = free_port();
         let source = format!(
-            "amqp = {{ connection = {{ url = \"${{AMQP_URL}}\" }}, queue = \"{input}\", prefetch = 32, dead_letter_exchange = \"{dlx}\" }}"
+            "amqp = {{ connection = {{ url = \"${{AMQP_URL}}\" }}, queue = \"{input}\", prefetch = {}, dead_letter_exchange = \"{dlx}\" }}",
+            prefetch()
         );
         let sink = format!(
             "{{ type = \"amqp\", connection = {{ url = \"${{AMQP_URL}}\" }}, exchange = \"{exchange}\", routing_key = \"\" }}"
