@@ -101,6 +101,30 @@ impl Worker {
             unrecorded.push((d, outcome));
         };
 
+        // Waits for attempts to finish until at most `$limit` are in flight (or shutdown).
+        macro_rules! drain_to {
+            ($limit:expr) => {
+                while in_flight.len() > $limit {
+                    let done = tokio::select! {
+                        done = in_flight.next() => done,
+                        _ = self.cancel.cancelled() => None,
+                    };
+                    let Some((done, outcome)) = done else { break };
+                    settle(
+                        done,
+                        outcome,
+                        &mut waiting_children,
+                        &mut in_flight_children,
+                        &mut unrecorded,
+                        &mut next_due,
+                    );
+                    if unrecorded.len() == 1 {
+                        oldest_unrecorded = Instant::now();
+                    }
+                }
+            };
+        }
+
         for d in pending {
             if self.cancel.is_cancelled() {
                 break;
@@ -121,24 +145,7 @@ impl Worker {
                 next_due = Some(next_due.map_or(until, |n| n.min(until)));
                 continue;
             }
-            while in_flight.len() >= concurrency {
-                let done = tokio::select! {
-                    done = in_flight.next() => done,
-                    _ = self.cancel.cancelled() => None,
-                };
-                let Some((done, outcome)) = done else { break };
-                settle(
-                    done,
-                    outcome,
-                    &mut waiting_children,
-                    &mut in_flight_children,
-                    &mut unrecorded,
-                    &mut next_due,
-                );
-                if unrecorded.len() == 1 {
-                    oldest_unrecorded = Instant::now();
-                }
-            }
+            drain_to!(concurrency - 1);
             if self.cancel.is_cancelled() {
                 break;
             }
@@ -156,20 +163,10 @@ impl Worker {
                 (d, outcome)
             });
         }
-        while !in_flight.is_empty() {
-            let done = tokio::select! {
-                done = in_flight.next() => done,
-                _ = self.cancel.cancelled() => None,
-            };
-            let Some((done, outcome)) = done else { break };
-            settle(
-                done,
-                outcome,
-                &mut waiting_children,
-                &mut in_flight_children,
-                &mut unrecorded,
-                &mut next_due,
-            );
+        // Everything still in flight is recorded just below, so its timestamp is not needed.
+        #[allow(unused_assignments)]
+        {
+            drain_to!(0);
         }
         self.record(unrecorded).await?;
         if self.cancel.is_cancelled() || deferred || (attempted && full_batch) {

@@ -103,15 +103,7 @@ pub async fn route(
             .ok()
             .and_then(|a| config.agencies.get(&a))
         else {
-            store::alerts::raise(
-                conn,
-                &format!("unknown_agency:{agency_id}"),
-                "unknown_agency",
-                Some(&agency_id),
-                &format!("agency `{agency_id}` is involved with a child but is not configured"),
-            )
-            .await?;
-            store::audit::append(
+            deny(
                 conn,
                 &audit(
                     "route.denied",
@@ -120,6 +112,9 @@ pub async fn route(
                     None,
                     "agency not configured".into(),
                 ),
+                &format!("unknown_agency:{agency_id}"),
+                "unknown_agency",
+                &format!("agency `{agency_id}` is involved with a child but is not configured"),
             )
             .await?;
             continue;
@@ -132,18 +127,7 @@ pub async fn route(
             .iter()
             .find(|g| g.agency == agency.id && g.covers(kind, today))
         else {
-            store::alerts::raise(
-                conn,
-                &format!("no_sharing_agreement:{}:{kind}", agency.id),
-                "no_sharing_agreement",
-                Some(agency.id.as_str()),
-                &format!(
-                    "`{}` is involved and routed `{kind}`, but no sharing agreement in force covers it: not sent",
-                    agency.id
-                ),
-            )
-            .await?;
-            store::audit::append(
+            deny(
                 conn,
                 &audit(
                     "route.denied",
@@ -152,23 +136,18 @@ pub async fn route(
                     None,
                     "no sharing agreement in force covers this kind".into(),
                 ),
+                &format!("no_sharing_agreement:{}:{kind}", agency.id),
+                "no_sharing_agreement",
+                &format!(
+                    "`{}` is involved and routed `{kind}`, but no sharing agreement in force covers it: not sent",
+                    agency.id
+                ),
             )
             .await?;
             continue;
         };
         if agency.sink.is_none() {
-            store::alerts::raise(
-                conn,
-                &format!("no_sink:{}", agency.id),
-                "no_sink",
-                Some(agency.id.as_str()),
-                &format!(
-                    "`{}` should receive `{kind}` but has no sink configured: not sent",
-                    agency.id
-                ),
-            )
-            .await?;
-            store::audit::append(
+            deny(
                 conn,
                 &audit(
                     "route.denied",
@@ -176,6 +155,12 @@ pub async fn route(
                     Some(&agreement.id),
                     None,
                     "no sink configured".into(),
+                ),
+                &format!("no_sink:{}", agency.id),
+                "no_sink",
+                &format!(
+                    "`{}` should receive `{kind}` but has no sink configured: not sent",
+                    agency.id
                 ),
             )
             .await?;
@@ -222,4 +207,23 @@ pub async fn route(
         .await?;
     }
     Ok(notifications)
+}
+
+/// A refusal to send: audited, and raised to operators as an alert (one per open problem).
+async fn deny(
+    conn: &mut AnyConnection,
+    entry: &AuditEntry,
+    alert_key: &str,
+    alert_kind: &str,
+    alert_detail: &str,
+) -> Result<(), StoreError> {
+    store::alerts::raise(
+        conn,
+        alert_key,
+        alert_kind,
+        entry.agency.as_deref(),
+        alert_detail,
+    )
+    .await?;
+    store::audit::append(conn, entry).await
 }
