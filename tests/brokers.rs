@@ -167,6 +167,54 @@ fn assert_all_delivered_with_stable_keys(
     }
 }
 
+/// After a fault: waits until every expected referral has arrived on `out`, then checks that
+/// nothing was lost, duplicates share one key, each child's order held, and no child data was
+/// logged.
+async fn expect_everything_after_the_fault(
+    out: &std::sync::Arc<std::sync::Mutex<Vec<Seen>>>,
+    expected: &BTreeSet<String>,
+    hub: &Hub,
+    children: &[String],
+) {
+    // Recovery after a broker fault can take a while (client reconnect backoff, a new producer
+    // id): wait up to two minutes, and on failure show what arrived and what the hub logged.
+    let arrived = || -> BTreeSet<String> {
+        out.lock()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                s.body["payload"]["referral_id"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect()
+    };
+    for _ in 0..1200 {
+        if expected.is_subset(&arrived()) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let missing: Vec<String> = expected.difference(&arrived()).cloned().collect();
+    if !missing.is_empty() {
+        let logs = hub.logs();
+        let tail: Vec<&str> = logs.lines().rev().take(40).collect();
+        panic!(
+            "{} of {} referrals never arrived (first: {:?}); hub log, newest first:\n{}",
+            missing.len(),
+            expected.len(),
+            missing.first(),
+            tail.join("\n")
+        );
+    }
+    let seen = out.lock().unwrap().clone();
+    assert_all_delivered_with_stable_keys(&seen, expected, "idempotency-key");
+    assert_in_order(&seen);
+    let nhs: Vec<&str> = children.iter().map(String::as_str).collect();
+    hub.assert_logs_free_of(&nhs);
+}
+
 async fn start_hub(source: String, sink: String) -> Hub {
     Hub::start(move |url, port| broker_config(url, port, &source, &sink)).await
 }
@@ -427,26 +475,7 @@ async fn rabbitmq_stopped_and_started_mid_stream_loses_nothing() {
     let expected = stream.await.unwrap();
     let conn = amqp().await;
     let out = collect_queue(&conn, &out_queue).await;
-    eventually("every referral is delivered after the restart", || {
-        let got: BTreeSet<String> = out
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                s.body["payload"]["referral_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect();
-        expected.is_subset(&got)
-    })
-    .await;
-    let seen = out.lock().unwrap().clone();
-    assert_all_delivered_with_stable_keys(&seen, &expected, "idempotency-key");
-    assert_in_order(&seen);
-    let nhs: Vec<&str> = children.iter().map(String::as_str).collect();
-    hub.assert_logs_free_of(&nhs);
+    expect_everything_after_the_fault(&out, &expected, &hub, &children).await;
 }
 
 #[tokio::test]
@@ -611,24 +640,5 @@ async fn tansu_killed_and_restarted_mid_stream_loses_nothing() {
     tansu.spawn();
 
     let expected = stream.await.unwrap();
-    eventually("every referral is delivered after the restart", || {
-        let got: BTreeSet<String> = out
-            .lock()
-            .unwrap()
-            .iter()
-            .map(|s| {
-                s.body["payload"]["referral_id"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned()
-            })
-            .collect();
-        expected.is_subset(&got)
-    })
-    .await;
-    let seen = out.lock().unwrap().clone();
-    assert_all_delivered_with_stable_keys(&seen, &expected, "idempotency-key");
-    assert_in_order(&seen);
-    let nhs: Vec<&str> = children.iter().map(String::as_str).collect();
-    hub.assert_logs_free_of(&nhs);
+    expect_everything_after_the_fault(&out, &expected, &hub, &children).await;
 }

@@ -27,6 +27,7 @@
 //! saw the error is retryable like any other.
 
 use std::sync::RwLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -58,7 +59,14 @@ pub struct KafkaSink {
     /// Kept to build a replacement producer after a fatal error.
     client_config: ClientConfig,
     status: KafkaStatus,
+    /// Produces that have failed in a row; reset by a success.
+    failures_in_a_row: AtomicU32,
 }
+
+/// After this many failed produces in a row the producer is replaced, fatal error or not: a
+/// broker restarted from its own storage can refuse an idempotent producer's sequence state for
+/// good (seen with tansu: every produce fails `Unknown`), and only a new producer id clears it.
+const REPLACE_AFTER_FAILURES: u32 = 3;
 
 impl std::fmt::Debug for KafkaSink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -95,6 +103,7 @@ impl KafkaSink {
             producer: RwLock::new(producer),
             client_config,
             status,
+            failures_in_a_row: AtomicU32::new(0),
         })
     }
 
@@ -110,18 +119,23 @@ impl KafkaSink {
             .clone()
     }
 
-    /// Replaces the producer if it has hit a fatal error (see the module docs).
+    /// Replaces the producer if it has hit a fatal error (see the module docs), or has failed
+    /// [`REPLACE_AFTER_FAILURES`] times in a row.
     fn replace_if_fatal(&self) {
+        let failures = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
         let mut producer = self.producer.write().unwrap_or_else(|e| e.into_inner());
-        let Some((code, _)) = producer.client().fatal_error() else {
-            return;
+        let code = match producer.client().fatal_error() {
+            Some((code, _)) => format!("{code:?}"),
+            None if failures >= REPLACE_AFTER_FAILURES => format!("{failures} failures in a row"),
+            None => return,
         };
+        self.failures_in_a_row.store(0, Ordering::Relaxed);
         match create_producer(&self.client_config, &self.status) {
             Ok(fresh) => {
                 tracing::warn!(
                     topic = self.topic,
-                    code = ?code,
-                    "kafka: the producer hit a fatal error; replaced it"
+                    reason = %code,
+                    "kafka: the producer kept failing; replaced it"
                 );
                 let broken = std::mem::replace(&mut *producer, fresh);
                 drop(producer);
@@ -131,7 +145,7 @@ impl KafkaSink {
             Err(error) => tracing::error!(
                 topic = self.topic,
                 %error,
-                "kafka: the producer hit a fatal error and could not be replaced"
+                "kafka: the producer kept failing and could not be replaced"
             ),
         }
     }
@@ -159,6 +173,7 @@ impl Sink for KafkaSink {
         let producer = self.producer();
         match producer.send(record, self.message_timeout).await {
             Ok(delivery) => {
+                self.failures_in_a_row.store(0, Ordering::Relaxed);
                 tracing::debug!(
                     notification_id = %notification.notification_id,
                     partition = delivery.partition,
