@@ -15,6 +15,9 @@
 //! Run: `cargo bench -p throughline-hub --bench broker_relay` (needs RabbitMQ on 127.0.0.1:5672
 //! and a Kafka-compatible broker on 127.0.0.1:9092: `scripts/services` starts both).
 
+#[path = "../../tests/common/nhs.rs"]
+mod nhs;
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -54,22 +57,7 @@ fn unique(prefix: &str) -> String {
 }
 
 fn nhs_numbers(count: usize) -> Vec<String> {
-    (0u32..)
-        .filter_map(|n| {
-            let body = format!("999{:06}", 700_000 + n);
-            let sum: u32 = body
-                .chars()
-                .enumerate()
-                .map(|(i, c)| c.to_digit(10).unwrap() * (10 - i as u32))
-                .sum();
-            match 11 - sum % 11 {
-                10 => None,
-                11 => Some(format!("{body}0")),
-                c => Some(format!("{body}{c}")),
-            }
-        })
-        .take(count)
-        .collect()
+    nhs::test_nhs_numbers(700000, count)
 }
 
 fn referral(nhs: &str, id: &str) -> Vec<u8> {

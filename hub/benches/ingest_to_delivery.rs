@@ -12,6 +12,9 @@
 //!
 //! Run: `cargo bench -p throughline-hub --bench ingest_to_delivery`
 
+#[path = "../../tests/common/nhs.rs"]
+mod nhs;
+
 use std::collections::HashMap;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
@@ -48,22 +51,7 @@ fn env_or(name: &str, default: usize) -> usize {
 }
 
 fn nhs_numbers(count: usize) -> Vec<String> {
-    (0u32..)
-        .filter_map(|n| {
-            let body = format!("999{:06}", 500_000 + n);
-            let sum: u32 = body
-                .chars()
-                .enumerate()
-                .map(|(i, c)| c.to_digit(10).unwrap() * (10 - i as u32))
-                .sum();
-            match 11 - sum % 11 {
-                10 => None,
-                11 => Some(format!("{body}0")),
-                c => Some(format!("{body}{c}")),
-            }
-        })
-        .take(count)
-        .collect()
+    nhs::test_nhs_numbers(500000, count)
 }
 
 fn event(nhs: &str, kind: &str, payload: Value) -> Value {

@@ -6,6 +6,9 @@
 #![allow(dead_code)]
 
 pub mod brokers;
+pub mod nhs;
+
+pub use nhs::test_nhs_numbers;
 
 use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
@@ -476,27 +479,6 @@ pub async fn eventually(what: &str, mut check: impl FnMut() -> bool) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("timed out waiting for: {what}");
-}
-
-/// `count` distinct valid NHS numbers in the never-issued test range 999 000 0000 – 999 999 9999,
-/// starting from `offset` (so each test can use its own children).
-pub fn test_nhs_numbers(offset: u32, count: usize) -> Vec<String> {
-    (offset..)
-        .filter_map(|n| {
-            let body = format!("999{:06}", n % 1_000_000);
-            let sum: u32 = body
-                .chars()
-                .enumerate()
-                .map(|(i, c)| c.to_digit(10).unwrap() * (10 - i as u32))
-                .sum();
-            match 11 - sum % 11 {
-                10 => None,
-                11 => Some(format!("{body}0")),
-                c => Some(format!("{body}{c}")),
-            }
-        })
-        .take(count)
-        .collect()
 }
 
 /// A canonical event submission.

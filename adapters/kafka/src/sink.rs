@@ -121,7 +121,7 @@ impl KafkaSink {
 
     /// Replaces the producer if it has hit a fatal error (see the module docs), or has failed
     /// [`REPLACE_AFTER_FAILURES`] times in a row.
-    fn replace_if_fatal(&self) {
+    fn replace_if_broken(&self) {
         let failures = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
         let mut producer = self.producer.write().unwrap_or_else(|e| e.into_inner());
         let code = match producer.client().fatal_error() {
@@ -184,7 +184,7 @@ impl Sink for KafkaSink {
             }
             Err((error, _record)) => {
                 drop(producer);
-                self.replace_if_fatal();
+                self.replace_if_broken();
                 outcome_of(&error)
             }
         }

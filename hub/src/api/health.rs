@@ -53,9 +53,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let counts = async {
         let mut conn = state.pipeline.store().pool().acquire().await?;
         let deliveries = store::deliveries::count_by_status(&mut conn).await?;
-        let held = store::quarantine::list(&mut conn, Some("held"), i64::MAX)
-            .await?
-            .len();
+        let held = store::quarantine::count(&mut conn, "held").await?;
         Ok::<_, store::StoreError>((deliveries, held))
     }
     .await;

@@ -89,7 +89,8 @@ pub async fn route(
         detail: Some(detail),
     };
 
-    let subject = linked_subject(conn, child, event).await?;
+    // Built on first use: most events reach no one, and then the lookup is not needed.
+    let mut subject: Option<serde_json::Value> = None;
     let body = serde_json::to_value(&event.body).unwrap_or_default();
     let payload = body.get("payload").cloned().unwrap_or_default();
     let today = chrono::Utc::now().date_naive();
@@ -166,7 +167,11 @@ pub async fn route(
             .await?;
             continue;
         }
-        let projected = project(&subject, &payload, &agreement.fields);
+        let subject = match &subject {
+            Some(s) => s,
+            None => subject.insert(linked_subject(conn, child, event).await?),
+        };
+        let projected = project(subject, &payload, &agreement.fields);
         store::audit::append(
             conn,
             &audit(

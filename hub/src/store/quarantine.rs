@@ -158,3 +158,12 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Quarantine
         replayed_event_ids: r.try_get("replayed_event_ids")?,
     }))
 }
+
+/// How many inputs are in quarantine with this status.
+pub async fn count(conn: &mut AnyConnection, status: &str) -> Result<i64> {
+    let row = sqlx::query("SELECT COUNT(*) AS n FROM quarantine WHERE status = $1")
+        .bind(status.to_owned())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(row.try_get("n")?)
+}
