@@ -27,7 +27,7 @@ use std::sync::Arc;
 
 use throughline_contracts::AgencyId;
 use throughline_contracts::adapter::{InputOutcome, NormaliseContext, RawInput};
-use throughline_contracts::event::{Event, FieldProblem};
+use throughline_contracts::event::FieldProblem;
 use tokio::sync::Mutex;
 use uuid::Uuid;
 
@@ -50,6 +50,12 @@ pub enum Origin {
     Fresh,
     /// A replay of this quarantine item: a rejection updates it instead.
     Replay(Uuid),
+}
+
+/// An input that passed every step before commit.
+struct Prepared<'c> {
+    source: &'c config::Source,
+    events: commit::Events,
 }
 
 pub struct Pipeline {
@@ -131,11 +137,7 @@ impl Pipeline {
     }
 
     /// Receive, normalise and validate: everything before the transaction.
-    fn prepare<'c>(
-        &'c self,
-        raw: &RawInput,
-        format: &str,
-    ) -> Result<(&'c config::Source, Vec<Event>), Stop> {
+    fn prepare<'c>(&'c self, raw: &RawInput, format: &str) -> Result<Prepared<'c>, Stop> {
         let source =
             receive::source_of(&self.config, raw).map_err(|p| Stop::Reject(step::RECEIVE, p))?;
         let ctx = NormaliseContext {
@@ -148,11 +150,18 @@ impl Pipeline {
             .map_err(|r| Stop::Reject(step::NORMALISE, r.problems))?;
         validate::validate(&self.config, source, &submissions, chrono::Utc::now())
             .map_err(|p| Stop::Reject(step::VALIDATE, p))?;
+        let supplied_ids = submissions.iter().filter_map(|s| s.id).collect();
         let events = submissions
             .into_iter()
             .map(|s| s.into_event(raw.received_at))
             .collect();
-        Ok((source, events))
+        Ok(Prepared {
+            source,
+            events: commit::Events {
+                events,
+                supplied_ids,
+            },
+        })
     }
 
     /// Runs several inputs from one source through the pipeline, committing all that pass
@@ -163,14 +172,14 @@ impl Pipeline {
         if raws.len() == 1 {
             return vec![self.process(&raws[0], format, Origin::Fresh).await];
         }
-        let prepared: Vec<Result<(&config::Source, Vec<Event>), Stop>> =
+        let prepared: Vec<Result<Prepared, Stop>> =
             raws.iter().map(|r| self.prepare(r, format)).collect();
         let group: Result<Vec<Option<commit::Committed>>, Stop> = async {
             let _serial = self.commit_lock.lock().await;
             let mut tx = self.store.begin().await?;
             let mut results = Vec::with_capacity(raws.len());
             for (raw, p) in raws.iter().zip(&prepared) {
-                let Ok((source, events)) = p else {
+                let Ok(Prepared { source, events }) = p else {
                     results.push(None);
                     continue;
                 };
@@ -256,7 +265,7 @@ impl Pipeline {
     }
 
     async fn try_process(&self, raw: &RawInput, format: &str) -> Result<(Vec<Uuid>, bool), Stop> {
-        let (source, events) = self.prepare(raw, format)?;
+        let Prepared { source, events } = self.prepare(raw, format)?;
 
         let committed = {
             let _serial = self.commit_lock.lock().await;

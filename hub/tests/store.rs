@@ -535,7 +535,7 @@ async fn delivery_queue_keeps_order_and_keys_through_retry_and_dead_letter(store
     store::deliveries::mark_dead(&mut c, q[0].id, 2, "HTTP 400 Bad Request")
         .await
         .unwrap();
-    store::deliveries::mark_delivered(&mut c, q[1].id, 1)
+    store::deliveries::mark_delivered_many(&mut c, &[q[1].id])
         .await
         .unwrap();
     let dead = store::deliveries::list(&mut c, Some("dead"), 10)
@@ -606,7 +606,7 @@ async fn retention_prunes_only_delivered_data(store: &Store) {
     let q = store::deliveries::pending_for_agency(&mut c, "school-a", 10)
         .await
         .unwrap();
-    store::deliveries::mark_delivered(&mut c, q[0].id, 1)
+    store::deliveries::mark_delivered_many(&mut c, &[q[0].id])
         .await
         .unwrap();
     store::deliveries::mark_dead(&mut c, q[1].id, 3, "HTTP 400")

@@ -182,15 +182,43 @@ impl Worker {
         if outcomes.is_empty() {
             return Ok(());
         }
+        let (delivered, others): (Vec<_>, Vec<_>) = outcomes
+            .iter()
+            .partition(|(_, o)| matches!(o, DeliveryOutcome::Delivered));
         let mut tx = self.store.begin().await?;
-        for (d, outcome) in &outcomes {
-            self.record_one(&mut tx, d, outcome).await?;
+        if !delivered.is_empty() {
+            let ids: Vec<Uuid> = delivered.iter().map(|(d, _)| d.id).collect();
+            store::deliveries::mark_delivered_many(&mut tx, &ids).await?;
+            let entries: Vec<AuditEntry> = delivered
+                .iter()
+                .map(|(d, _)| AuditEntry {
+                    actor: "hub".into(),
+                    action: "delivery.delivered".into(),
+                    event_id: Some(d.event_id),
+                    agency: Some(d.agency.clone()),
+                    sharing_agreement: Some(d.notification.sharing_agreement.clone()),
+                    detail: Some(format!(
+                        "notification {} delivered on attempt {}",
+                        d.id,
+                        d.attempts + 1
+                    )),
+                    ..Default::default()
+                })
+                .collect();
+            store::audit::append_many(&mut tx, &entries).await?;
+        }
+        for (d, outcome) in others {
+            self.record_failure(&mut tx, d, outcome).await?;
         }
         tx.commit().await?;
+        for (d, _) in delivered {
+            tracing::info!(agency = %self.agency, delivery_id = %d.id, event_id = %d.event_id, attempts = d.attempts + 1, "delivered");
+        }
         Ok(())
     }
 
-    async fn record_one(
+    /// Records a failed attempt: a retry scheduled, or a dead letter.
+    async fn record_failure(
         &self,
         tx: &mut sqlx::AnyConnection,
         d: &Delivery,
@@ -198,26 +226,8 @@ impl Worker {
     ) -> Result<(), StoreError> {
         let attempts = d.attempts + 1;
         match outcome {
-            DeliveryOutcome::Delivered => {
-                store::deliveries::mark_delivered(tx, d.id, attempts).await?;
-                store::audit::append(
-                    tx,
-                    &AuditEntry {
-                        actor: "hub".into(),
-                        action: "delivery.delivered".into(),
-                        event_id: Some(d.event_id),
-                        agency: Some(d.agency.clone()),
-                        sharing_agreement: Some(d.notification.sharing_agreement.clone()),
-                        detail: Some(format!(
-                            "notification {} delivered on attempt {attempts}",
-                            d.id
-                        )),
-                        ..Default::default()
-                    },
-                )
-                .await?;
-                tracing::info!(agency = %self.agency, delivery_id = %d.id, event_id = %d.event_id, attempts, "delivered");
-            }
+            // Recorded together, in one statement, by `record`.
+            DeliveryOutcome::Delivered => {}
             DeliveryOutcome::Retryable {
                 reason,
                 retry_after,

@@ -25,12 +25,19 @@ pub(super) struct Committed {
     pub wake: BTreeSet<AgencyId>,
 }
 
+/// An input's events, with the ids their sender chose: only those can already be committed (a
+/// resubmission after a lost answer); an id the hub generated just now cannot.
+pub(super) struct Events {
+    pub events: Vec<Event>,
+    pub supplied_ids: BTreeSet<Uuid>,
+}
+
 pub(super) async fn commit(
     store: &Store,
     config: &Validated,
     source_id: &str,
     message_id: Option<&str>,
-    events: &[Event],
+    events: &Events,
 ) -> Result<Committed, Stop> {
     let mut tx = store.begin().await?;
     let committed = commit_input(&mut tx, config, source_id, message_id, events).await;
@@ -53,7 +60,7 @@ pub(super) async fn commit_input(
     config: &Validated,
     source_id: &str,
     message_id: Option<&str>,
-    events: &[Event],
+    events: &Events,
 ) -> Result<Committed, Stop> {
     if let Some(mid) = message_id
         && let Some(event_ids) = store::inputs::seen(tx, source_id, mid).await?
@@ -64,21 +71,25 @@ pub(super) async fn commit_input(
             wake: BTreeSet::new(),
         });
     }
+    let Events {
+        events,
+        supplied_ids,
+    } = events;
     let mut event_ids = Vec::with_capacity(events.len());
     let mut duplicates = 0;
     let mut wake = BTreeSet::new();
     for event in events {
         event_ids.push(event.id);
-        if store::events::exists(tx, event.id).await? {
+        if supplied_ids.contains(&event.id) && store::events::exists(tx, event.id).await? {
             duplicates += 1;
             continue;
         }
-        let child = match identity::resolve(tx, event).await? {
-            identity::Resolution::Child(c) => c,
+        let (child, identifiers) = match identity::resolve(tx, event).await? {
+            identity::Resolution::Child(c, ids) => (c, ids),
             identity::Resolution::Conflict(detail) => return Err(Stop::Conflict(detail)),
         };
         involvement::update(tx, child, event).await?;
-        let notifications = route::route(tx, config, child, event).await?;
+        let notifications = route::route(tx, config, child, &identifiers, event).await?;
         store::events::insert(tx, event, source_id, child).await?;
         for n in &notifications {
             store::deliveries::insert(tx, n).await?;

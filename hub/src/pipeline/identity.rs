@@ -19,7 +19,8 @@ use uuid::Uuid;
 use crate::store::{self, StoreError, audit::AuditEntry};
 
 pub enum Resolution {
-    Child(Uuid),
+    /// The child, with every identifier now linked to it (routing gives each recipient its own).
+    Child(Uuid, Vec<(String, String)>),
     /// The reason, naming schemes and never values.
     Conflict(String),
 }
@@ -64,34 +65,29 @@ pub async fn resolve(conn: &mut AnyConnection, event: &Event) -> Result<Resoluti
         }
     }
 
-    let mut linked = BTreeSet::new();
-    for (scheme, value) in &incoming {
-        if let Some(child) = store::identity::lookup(conn, scheme, value).await? {
-            linked.insert(child);
-        }
-    }
+    // One read: every identifier of every record the input's identifiers link to.
+    let records = store::identity::linked_records(conn, &incoming).await?;
+    let linked: BTreeSet<Uuid> = records.iter().map(|(_, _, c)| *c).collect();
+    let known: BTreeSet<(&str, &str)> = records
+        .iter()
+        .map(|(s, v, _)| (s.as_str(), v.as_str()))
+        .collect();
+    let unlinked: BTreeSet<&(String, String)> = incoming
+        .iter()
+        .filter(|(s, v)| !known.contains(&(s.as_str(), v.as_str())))
+        .collect();
 
     let child = match linked.first().copied() {
-        None => {
-            let child = store::identity::create_child(conn).await?;
-            for (scheme, value) in &incoming {
-                store::identity::link(conn, scheme, value, child).await?;
-            }
-            child
-        }
+        None => store::identity::create_child(conn).await?,
         Some(target) => {
             // Every value per scheme across the linked records and the input.
-            let mut values: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-            for (scheme, value) in &incoming {
-                values
-                    .entry(scheme.clone())
-                    .or_default()
-                    .insert(value.clone());
-            }
-            for c in &linked {
-                for (scheme, value) in store::identity::identifiers_of(conn, *c).await? {
-                    values.entry(scheme).or_default().insert(value);
-                }
+            let mut values: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+            for (scheme, value) in incoming
+                .iter()
+                .map(|(s, v)| (s.as_str(), v.as_str()))
+                .chain(known.iter().copied())
+            {
+                values.entry(scheme).or_default().insert(value);
             }
             if let Some((scheme, _)) = values.iter().find(|(_, v)| v.len() > 1) {
                 return Ok(Resolution::Conflict(format!(
@@ -115,20 +111,21 @@ pub async fn resolve(conn: &mut AnyConnection, event: &Event) -> Result<Resoluti
                 )
                 .await?;
             }
-            for (scheme, value) in &incoming {
-                if store::identity::lookup(conn, scheme, value)
-                    .await?
-                    .is_none()
-                {
-                    store::identity::link(conn, scheme, value, target).await?;
-                }
-            }
             target
         }
     };
+    for (scheme, value) in &unlinked {
+        store::identity::link(conn, scheme, value, child).await?;
+    }
+    let mut identifiers: Vec<(String, String)> = records
+        .into_iter()
+        .map(|(scheme, value, _)| (scheme, value))
+        .collect();
+    identifiers.extend(unlinked.into_iter().cloned());
 
     if let Some(key) = event.subject.demographics.match_key() {
-        for other in store::identity::children_with_evidence(conn, &key).await? {
+        let with_key = store::identity::children_with_evidence(conn, &key).await?;
+        for &other in &with_key {
             if other != child && !store::identity::has_open_review(conn, child, other).await? {
                 store::identity::open_review(
                     conn,
@@ -142,7 +139,9 @@ pub async fn resolve(conn: &mut AnyConnection, event: &Event) -> Result<Resoluti
                 .await?;
             }
         }
-        store::identity::add_evidence(conn, child, &key).await?;
+        if !with_key.contains(&child) {
+            store::identity::add_evidence(conn, child, &key).await?;
+        }
     }
-    Ok(Resolution::Child(child))
+    Ok(Resolution::Child(child, identifiers))
 }

@@ -27,21 +27,17 @@ pub fn idempotency_key(event_id: Uuid, agency: &AgencyId) -> String {
 /// The event's subject with its identifiers completed from the child's linked record: each
 /// recipient needs *its own* identifier for the child (a school its UPN, a trust its NHS number),
 /// whichever one the sender happened to hold. Projection then trims it to what may be shared.
-async fn linked_subject(
-    conn: &mut AnyConnection,
-    child: Uuid,
-    event: &Event,
-) -> Result<serde_json::Value, StoreError> {
+fn linked_subject(identifiers: &[(String, String)], event: &Event) -> serde_json::Value {
     let mut subject = serde_json::to_value(&event.subject).unwrap_or_default();
     let mut local_ids = Vec::new();
     let mut ids = serde_json::Map::new();
-    for (scheme, value) in store::identity::identifiers_of(conn, child).await? {
+    for (scheme, value) in identifiers {
         match scheme.as_str() {
             "nhs" => {
-                ids.insert("nhs_number".into(), value.into());
+                ids.insert("nhs_number".into(), value.clone().into());
             }
             "upn" => {
-                ids.insert("upn".into(), value.into());
+                ids.insert("upn".into(), value.clone().into());
             }
             other => {
                 if let Some((agency, system)) =
@@ -58,13 +54,15 @@ async fn linked_subject(
         ids.insert("local_ids".into(), local_ids.into());
     }
     subject["identifiers"] = serde_json::Value::Object(ids);
-    Ok(subject)
+    subject
 }
 
+/// `identifiers` are every identifier linked to the child, as identity resolution left them.
 pub async fn route(
     conn: &mut AnyConnection,
     config: &Validated,
     child: Uuid,
+    identifiers: &[(String, String)],
     event: &Event,
 ) -> Result<Vec<Notification>, StoreError> {
     let kind = event.kind();
@@ -89,7 +87,7 @@ pub async fn route(
         detail: Some(detail),
     };
 
-    // Built on first use: most events reach no one, and then the lookup is not needed.
+    // Built on first use: most events reach no one.
     let mut subject: Option<serde_json::Value> = None;
     let body = serde_json::to_value(&event.body).unwrap_or_default();
     let payload = body.get("payload").cloned().unwrap_or_default();
@@ -167,10 +165,7 @@ pub async fn route(
             .await?;
             continue;
         }
-        let subject = match &subject {
-            Some(s) => s,
-            None => subject.insert(linked_subject(conn, child, event).await?),
-        };
+        let subject = subject.get_or_insert_with(|| linked_subject(identifiers, event));
         let projected = project(subject, &payload, &agreement.fields);
         store::audit::append(
             conn,

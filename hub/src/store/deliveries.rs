@@ -118,17 +118,24 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Delivery>>
     row.as_ref().map(row_to_delivery).transpose()
 }
 
-pub async fn mark_delivered(conn: &mut AnyConnection, id: Uuid, attempts: i64) -> Result<()> {
+/// Marks several deliveries delivered in one statement, each with one more attempt than it
+/// had. For the worker's group record: see [`crate::store::audit::append_many`].
+pub async fn mark_delivered_many(conn: &mut AnyConnection, ids: &[Uuid]) -> Result<()> {
+    const IDS_PER_STATEMENT: usize = 512;
     let now = to_ms(chrono::Utc::now());
-    sqlx::query(
-        "UPDATE deliveries SET status = 'delivered', attempts = $1, delivered_at = $2, updated_at = $2, last_error = NULL
-         WHERE id = $3",
-    )
-    .bind(attempts)
-    .bind(now)
-    .bind(id.to_string())
-    .execute(&mut *conn)
-    .await?;
+    for chunk in ids.chunks(IDS_PER_STATEMENT) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "UPDATE deliveries SET status = 'delivered', attempts = attempts + 1, delivered_at = $1, updated_at = $1, last_error = NULL
+             WHERE id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for id in chunk {
+            q = q.bind(id.to_string());
+        }
+        q.execute(&mut *conn).await?;
+    }
     Ok(())
 }
 

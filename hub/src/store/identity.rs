@@ -23,17 +23,38 @@ pub async fn lookup(conn: &mut AnyConnection, scheme: &str, value: &str) -> Resu
         .transpose()
 }
 
-/// Every (scheme, value) linked to a child.
-pub async fn identifiers_of(
+/// Every identifier of every child that any of `identifiers` is linked to, as (scheme, value,
+/// child), in one statement. Identity resolution needs exactly this (which records the input
+/// links, and what each already holds); asking per identifier and then per child cost several
+/// round trips per input.
+pub async fn linked_records(
     conn: &mut AnyConnection,
-    child: Uuid,
-) -> Result<Vec<(String, String)>> {
-    let rows = sqlx::query("SELECT scheme, value FROM child_identifiers WHERE child_id = $1")
-        .bind(child.to_string())
-        .fetch_all(&mut *conn)
-        .await?;
+    identifiers: &[(String, String)],
+) -> Result<Vec<(String, String, Uuid)>> {
+    if identifiers.is_empty() {
+        return Ok(Vec::new());
+    }
+    let wanted: Vec<String> = (0..identifiers.len())
+        .map(|i| format!("(scheme = ${} AND value = ${})", 2 * i + 1, 2 * i + 2))
+        .collect();
+    let sql = format!(
+        "SELECT scheme, value, child_id FROM child_identifiers WHERE child_id IN
+         (SELECT child_id FROM child_identifiers WHERE {})",
+        wanted.join(" OR ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (scheme, value) in identifiers {
+        q = q.bind(scheme.clone()).bind(value.clone());
+    }
+    let rows = q.fetch_all(&mut *conn).await?;
     rows.iter()
-        .map(|r| Ok((r.try_get("scheme")?, r.try_get("value")?)))
+        .map(|r| {
+            Ok((
+                r.try_get("scheme")?,
+                r.try_get("value")?,
+                parse_uuid(&r.try_get::<String, _>("child_id")?)?,
+            ))
+        })
         .collect()
 }
 
@@ -102,22 +123,14 @@ pub async fn merge(conn: &mut AnyConnection, from: Uuid, into: Uuid) -> Result<(
     Ok(())
 }
 
+/// Records a demographic match key for a child. Callers have just read the key's children
+/// (see [`children_with_evidence`]) and call this only when the child is not among them.
 pub async fn add_evidence(conn: &mut AnyConnection, child: Uuid, match_key: &str) -> Result<()> {
-    let exists = sqlx::query(
-        "SELECT COUNT(*) AS n FROM child_evidence WHERE child_id = $1 AND match_key = $2",
-    )
-    .bind(child.to_string())
-    .bind(match_key)
-    .fetch_one(&mut *conn)
-    .await?
-    .try_get::<i64, _>("n")?;
-    if exists == 0 {
-        sqlx::query("INSERT INTO child_evidence (child_id, match_key) VALUES ($1, $2)")
-            .bind(child.to_string())
-            .bind(match_key)
-            .execute(&mut *conn)
-            .await?;
-    }
+    sqlx::query("INSERT INTO child_evidence (child_id, match_key) VALUES ($1, $2)")
+        .bind(child.to_string())
+        .bind(match_key)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 
