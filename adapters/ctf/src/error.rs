@@ -1,0 +1,130 @@
+//! File-level errors: the whole CTF is refused (or, mid-stream, the rest of it is).
+//!
+//! A problem with one pupil is not an error here: it is a
+//! [`PupilOutcome::Rejected`](crate::PupilOutcome::Rejected) with its
+//! [`FieldProblem`]s, and the file carries on.
+//!
+//! Why messages look the way they do: a CTF is full of child data, and these messages end up in
+//! logs, quarantine records and operators' screens. Every message names *where* (an element path
+//! such as `CTFpupilData.Pupil[17].SENhistory`, or a byte offset) and *why*, and never repeats a
+//! value from the file. Header values are not child data (version, school numbers), but even those
+//! are only repeated when they have the expected shape.
+
+use std::io;
+
+use throughline_contracts::event::FieldProblem;
+
+use crate::config::LimitsError;
+
+/// Why a CTF could not be read (any further).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CtfError {
+    /// The limits passed to [`CtfReader::new`](crate::CtfReader::new) cannot work.
+    #[error("invalid CTF limits: {0}")]
+    Limits(#[from] LimitsError),
+
+    /// Reading the underlying input failed.
+    #[error("reading the CTF failed: {0}")]
+    Io(#[source] io::Error),
+
+    /// The bytes are not well-formed XML (or are XML this reader refuses to guess about).
+    #[error("malformed XML at byte {offset} in {path}: {reason}")]
+    Malformed {
+        path: String,
+        offset: u64,
+        reason: &'static str,
+    },
+
+    /// The XML declaration names an encoding other than UTF-8.
+    #[error(
+        "the XML declaration names an encoding other than UTF-8: CTF files are UTF-8, and this reader does not transcode"
+    )]
+    Encoding,
+
+    /// A document type declaration: refused whatever it holds.
+    #[error(
+        "a DOCTYPE declaration at byte {offset} is refused: a CTF never needs one, and it is how entity attacks (external entities, entity expansion) are carried"
+    )]
+    DoctypeRefused { offset: u64 },
+
+    /// An entity reference other than the five predefined ones or a character reference.
+    #[error(
+        "an entity reference at byte {offset} in {path} is refused: only &lt; &gt; &amp; &apos; &quot; and character references (&#NN; &#xNN;) are allowed"
+    )]
+    EntityRefused { path: String, offset: u64 },
+
+    /// The document is XML but not a CTF (wrong root element, no header...).
+    #[error("not a Common Transfer File: {reason}")]
+    NotCtf { reason: &'static str },
+
+    /// The header's `CTFversion` is not one of [`SUPPORTED_CTF_VERSIONS`](crate::SUPPORTED_CTF_VERSIONS).
+    #[error(
+        "CTF version {found} is not supported: this reader accepts CTF major versions {supported}"
+    )]
+    UnsupportedVersion {
+        /// The version as written, or a description when it is not shaped like a version.
+        found: String,
+        supported: String,
+    },
+
+    /// The header is missing something the mapping needs, or holds something it cannot read.
+    #[error("the CTF header is invalid: {}", describe(problems))]
+    Header { problems: Vec<FieldProblem> },
+
+    /// Elements nest deeper than [`CtfLimits::max_depth`](crate::CtfLimits::max_depth).
+    #[error("{path} is nested deeper than the limit of {limit} elements")]
+    TooDeep { path: String, limit: usize },
+
+    /// A text or a piece of markup is longer than
+    /// [`CtfLimits::max_text_bytes`](crate::CtfLimits::max_text_bytes).
+    #[error("{path} holds text or markup longer than the limit of {limit} bytes")]
+    TooLong { path: String, limit: usize },
+
+    /// More pupils than [`CtfLimits::max_pupils`](crate::CtfLimits::max_pupils).
+    #[error("the file holds more than the limit of {limit} pupils")]
+    TooManyPupils { limit: usize },
+
+    /// One pupil is larger than [`CtfLimits::max_pupil_bytes`](crate::CtfLimits::max_pupil_bytes).
+    #[error("CTFpupilData.Pupil[{index}] is larger than the limit of {limit} bytes")]
+    PupilTooLarge { index: usize, limit: usize },
+}
+
+fn describe(problems: &[FieldProblem]) -> String {
+    problems
+        .iter()
+        .map(|p| format!("{}: {}", p.field, p.reason))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Maps quick-xml's error to ours. quick-xml's own messages can quote names and entity text from
+/// the input, so each kind gets a fixed reason instead.
+pub(crate) fn from_xml(err: quick_xml::Error, path: String, offset: u64) -> CtfError {
+    use quick_xml::Error as X;
+    use quick_xml::errors::IllFormedError as I;
+    use quick_xml::escape::EscapeError as E;
+
+    let reason = match err {
+        X::Io(e) => return CtfError::Io(io::Error::new(e.kind(), e.to_string())),
+        X::Escape(E::UnrecognizedEntity(..)) => return CtfError::EntityRefused { path, offset },
+        X::Escape(E::InvalidCharRef(_)) => "a character reference names no valid character",
+        X::Escape(_) => "an entity or character reference is not well-formed",
+        X::Syntax(_) => "markup is not closed (a tag, comment, CDATA section or declaration)",
+        X::IllFormed(I::MismatchedEndTag { .. }) => "an end tag does not match the open element",
+        X::IllFormed(I::UnmatchedEndTag(_)) => "an end tag has no matching start tag",
+        X::IllFormed(I::MissingDeclVersion(_) | I::UnknownVersion) => {
+            "the XML declaration is not valid"
+        }
+        X::IllFormed(I::UnclosedReference) => "an & is not followed by a reference ending in ;",
+        X::IllFormed(_) => "the document is not well-formed",
+        X::InvalidAttr(_) => "an attribute is not well-formed",
+        X::Encoding(_) => "the bytes are not valid UTF-8",
+        _ => "the document is not well-formed",
+    };
+    CtfError::Malformed {
+        path,
+        offset,
+        reason,
+    }
+}

@@ -1,0 +1,492 @@
+//! The CTF `Header`: which version, when, from which school and to which.
+//!
+//! Everything here is about schools and the file, not about a child, so it may appear in logs.
+//! A header the mapping cannot use refuses the whole file: every pupil's events depend on it.
+//!
+//! The destination matters most. Following the domain notes (§1.1), a CTF whose destination is
+//! unknown is the one that goes to the DfE's Lost Pupil Database: the child may be missing from
+//! education. A missing `DestSchool`, or the DfE's "unknown" codes LEA `MMM` / Estab `MMMM`, map to
+//! [`Destination::Unknown`](throughline_contracts::kind::Destination::Unknown), which the contracts
+//! call "the case that most needs attention". Any other code that is not a DfE number (for
+//! example `XXX`) refuses the file rather than being guessed at.
+
+use std::fmt;
+
+use chrono::{DateTime, NaiveDateTime};
+use throughline_contracts::event::FieldProblem;
+
+use crate::cursor::{Cursor, Visit};
+use crate::error::CtfError;
+
+/// The CTF major versions this reader accepts: the current year's and the previous year's, as a
+/// receiving system is expected to (domain notes §1.1). Add the new version here each year once
+/// its specification has been checked against the mapping, and drop the oldest.
+pub const SUPPORTED_CTF_VERSIONS: &[u16] = &[24, 25];
+
+/// The LEA code a CTF gives for an unknown destination.
+pub const UNKNOWN_LEA: &str = "MMM";
+/// The establishment code a CTF gives for an unknown destination.
+pub const UNKNOWN_ESTAB: &str = "MMMM";
+
+/// A CTF version as written in `CTFversion`, e.g. `25.0`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CtfVersion {
+    pub major: u16,
+    pub minor: u16,
+}
+
+impl fmt::Display for CtfVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.major, self.minor)
+    }
+}
+
+/// `DocumentQualifier`: a full CTF goes with a pupil who leaves; a partial one carries only some
+/// containers (assessment results, for example) and says nothing about a move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DocumentQualifier {
+    Full,
+    Partial,
+}
+
+/// The school that sent the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceSchool {
+    /// DfE local authority number, 3 digits.
+    pub lea: String,
+    /// DfE establishment number, 4 digits.
+    pub estab: String,
+    /// Unique Reference Number, 6 digits: how events name the school.
+    pub urn: String,
+    pub name: Option<String>,
+}
+
+/// Where the pupils are going.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CtfDestination {
+    /// A school named by its DfE numbers, and by URN when the file gives one.
+    School {
+        lea: String,
+        estab: String,
+        urn: Option<String>,
+    },
+    /// The destination is the source school itself: the file is not a transfer (MIS tools use
+    /// this to return results to the school).
+    SameAsSource,
+    /// Nobody knows where the pupils went.
+    Unknown(UnknownDestination),
+}
+
+/// How the file says the destination is unknown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnknownDestination {
+    /// There is no `DestSchool`.
+    NoDestSchool,
+    /// `DestSchool` has LEA `MMM` or Estab `MMMM`: the file is for the Lost Pupil Database.
+    LostPupil,
+}
+
+/// The header of a CTF, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CtfHeader {
+    pub version: CtfVersion,
+    /// `DateTime` as written: the MIS's local (UK) time, usually without an offset. Where the file
+    /// gives an offset, this is the local time it states.
+    pub created: NaiveDateTime,
+    pub qualifier: DocumentQualifier,
+    pub source: SourceSchool,
+    pub destination: CtfDestination,
+}
+
+impl CtfHeader {
+    /// Whether the file records pupils moving school: a full CTF to somewhere other than the
+    /// source. Only then does the mapping emit `school.left` and `school.joined`.
+    pub fn is_transfer(&self) -> bool {
+        self.qualifier == DocumentQualifier::Full
+            && self.destination != CtfDestination::SameAsSource
+    }
+}
+
+/// The header's elements as written.
+#[derive(Default)]
+pub(crate) struct RawHeader {
+    version: Option<String>,
+    date_time: Option<String>,
+    qualifier: Option<String>,
+    source_seen: bool,
+    source_lea: Option<String>,
+    source_estab: Option<String>,
+    source_urn: Option<String>,
+    source_name: Option<String>,
+    dest_seen: bool,
+    dest_lea: Option<String>,
+    dest_estab: Option<String>,
+    dest_urn: Option<String>,
+    duplicates: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum H {
+    Header,
+    Version,
+    DateTime,
+    Qualifier,
+    Source,
+    SourceLea,
+    SourceEstab,
+    SourceUrn,
+    SourceName,
+    Dest,
+    DestLea,
+    DestEstab,
+    DestUrn,
+    Other,
+}
+
+impl H {
+    fn child(self, name: &str) -> H {
+        match (self, name) {
+            (H::Header, "CTFversion") => H::Version,
+            (H::Header, "DateTime") => H::DateTime,
+            (H::Header, "DocumentQualifier") => H::Qualifier,
+            (H::Header, "SourceSchool") => H::Source,
+            (H::Header, "DestSchool") => H::Dest,
+            (H::Source, "LEA") => H::SourceLea,
+            (H::Source, "Estab") => H::SourceEstab,
+            (H::Source, "URN") => H::SourceUrn,
+            (H::Source, "SchoolName") => H::SourceName,
+            (H::Dest, "LEA") => H::DestLea,
+            (H::Dest, "Estab") => H::DestEstab,
+            (H::Dest, "URN") => H::DestUrn,
+            _ => H::Other,
+        }
+    }
+
+    fn collects(self) -> bool {
+        !matches!(self, H::Header | H::Source | H::Dest | H::Other)
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            H::Header | H::Other => "Header",
+            H::Version => "Header.CTFversion",
+            H::DateTime => "Header.DateTime",
+            H::Qualifier => "Header.DocumentQualifier",
+            H::Source => "Header.SourceSchool",
+            H::SourceLea => "Header.SourceSchool.LEA",
+            H::SourceEstab => "Header.SourceSchool.Estab",
+            H::SourceUrn => "Header.SourceSchool.URN",
+            H::SourceName => "Header.SourceSchool.SchoolName",
+            H::Dest => "Header.DestSchool",
+            H::DestLea => "Header.DestSchool.LEA",
+            H::DestEstab => "Header.DestSchool.Estab",
+            H::DestUrn => "Header.DestSchool.URN",
+        }
+    }
+}
+
+impl Visit for RawHeader {
+    type Kind = H;
+
+    fn child(parent: H, name: &str) -> H {
+        parent.child(name)
+    }
+
+    fn collects(kind: H) -> bool {
+        kind.collects()
+    }
+
+    fn open(&mut self, kind: H, _: Option<usize>) {
+        match kind {
+            H::Source => self.source_seen = true,
+            H::Dest => self.dest_seen = true,
+            _ => {}
+        }
+    }
+
+    fn leaf(&mut self, kind: H, text: &str) {
+        let slot = match kind {
+            H::Version => &mut self.version,
+            H::DateTime => &mut self.date_time,
+            H::Qualifier => &mut self.qualifier,
+            H::SourceLea => &mut self.source_lea,
+            H::SourceEstab => &mut self.source_estab,
+            H::SourceUrn => &mut self.source_urn,
+            H::SourceName => &mut self.source_name,
+            H::DestLea => &mut self.dest_lea,
+            H::DestEstab => &mut self.dest_estab,
+            H::DestUrn => &mut self.dest_urn,
+            H::Header | H::Source | H::Dest | H::Other => return,
+        };
+        if slot.is_some() {
+            self.duplicates.push(kind.path());
+        }
+        *slot = (!text.is_empty()).then(|| text.to_owned());
+    }
+}
+
+/// Reads the `Header` element that just started.
+pub(crate) fn read_header<R: std::io::BufRead>(
+    cursor: &mut Cursor<R>,
+) -> Result<RawHeader, CtfError> {
+    let mut raw = RawHeader::default();
+    cursor.read_element(H::Header, &mut raw)?;
+    Ok(raw)
+}
+
+/// Checks the header, the version first: a file of an unsupported version is refused for that
+/// reason alone, since its other elements may mean something else.
+pub(crate) fn validate(raw: RawHeader) -> Result<CtfHeader, CtfError> {
+    let mut problems: Vec<FieldProblem> = raw
+        .duplicates
+        .iter()
+        .map(|path| FieldProblem::new(*path, "appears more than once"))
+        .collect();
+    let version = match raw.version.as_deref().map(parse_version) {
+        None => {
+            problems.push(FieldProblem::new(H::Version.path(), "is required"));
+            None
+        }
+        Some(None) => {
+            problems.push(FieldProblem::new(
+                H::Version.path(),
+                "must be a version number such as 25.0",
+            ));
+            None
+        }
+        Some(Some(v)) if !SUPPORTED_CTF_VERSIONS.contains(&v.major) => {
+            return Err(CtfError::UnsupportedVersion {
+                found: v.to_string(),
+                supported: SUPPORTED_CTF_VERSIONS
+                    .iter()
+                    .map(u16::to_string)
+                    .collect::<Vec<_>>()
+                    .join(" and "),
+            });
+        }
+        Some(Some(v)) => Some(v),
+    };
+
+    let created = match raw.date_time.as_deref() {
+        None => {
+            problems.push(FieldProblem::new(H::DateTime.path(), "is required"));
+            None
+        }
+        Some(s) => parse_date_time(s).or_else(|| {
+            problems.push(FieldProblem::new(
+                H::DateTime.path(),
+                "must be a date and time such as 2025-07-18T10:30:00",
+            ));
+            None
+        }),
+    };
+
+    let qualifier = match raw.qualifier.as_deref() {
+        None => {
+            problems.push(FieldProblem::new(H::Qualifier.path(), "is required"));
+            None
+        }
+        Some(q) if q.eq_ignore_ascii_case("full") => Some(DocumentQualifier::Full),
+        Some(q) if q.eq_ignore_ascii_case("partial") => Some(DocumentQualifier::Partial),
+        Some(_) => {
+            problems.push(FieldProblem::new(
+                H::Qualifier.path(),
+                "must be full or partial",
+            ));
+            None
+        }
+    };
+
+    if !raw.source_seen {
+        problems.push(FieldProblem::new(H::Source.path(), "is required"));
+    }
+    let source_lea = required_digits(&raw.source_lea, H::SourceLea, 3, &mut problems);
+    let source_estab = required_digits(&raw.source_estab, H::SourceEstab, 4, &mut problems);
+    let source_urn = required_digits(&raw.source_urn, H::SourceUrn, 6, &mut problems);
+
+    let destination = destination(&raw, &mut problems);
+
+    match (
+        version,
+        created,
+        qualifier,
+        source_lea,
+        source_estab,
+        source_urn,
+        destination,
+    ) {
+        (
+            Some(version),
+            Some(created),
+            Some(qualifier),
+            Some(lea),
+            Some(estab),
+            Some(urn),
+            Some(dest),
+        ) if problems.is_empty() => {
+            let destination = match dest {
+                CtfDestination::School {
+                    lea: dest_lea,
+                    estab: dest_estab,
+                    ..
+                } if dest_lea == lea && dest_estab == estab => CtfDestination::SameAsSource,
+                other => other,
+            };
+            Ok(CtfHeader {
+                version,
+                created,
+                qualifier,
+                source: SourceSchool {
+                    lea,
+                    estab,
+                    urn,
+                    name: raw.source_name,
+                },
+                destination,
+            })
+        }
+        _ => Err(CtfError::Header { problems }),
+    }
+}
+
+fn destination(raw: &RawHeader, problems: &mut Vec<FieldProblem>) -> Option<CtfDestination> {
+    if !raw.dest_seen {
+        return Some(CtfDestination::Unknown(UnknownDestination::NoDestSchool));
+    }
+    let lea = raw.dest_lea.as_deref();
+    let estab = raw.dest_estab.as_deref();
+    if lea == Some(UNKNOWN_LEA) || estab == Some(UNKNOWN_ESTAB) {
+        return Some(CtfDestination::Unknown(UnknownDestination::LostPupil));
+    }
+    let before = problems.len();
+    let lea = dest_code(lea, H::DestLea, 3, UNKNOWN_LEA, problems);
+    let estab = dest_code(estab, H::DestEstab, 4, UNKNOWN_ESTAB, problems);
+    let urn = match raw.dest_urn.as_deref() {
+        None => None,
+        Some(urn) if is_digits(urn, 6) => Some(urn.to_owned()),
+        Some(_) => {
+            problems.push(FieldProblem::new(H::DestUrn.path(), "must be 6 digits"));
+            None
+        }
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(CtfDestination::School {
+        lea: lea?,
+        estab: estab?,
+        urn,
+    })
+}
+
+fn dest_code(
+    value: Option<&str>,
+    kind: H,
+    digits: usize,
+    unknown: &str,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<String> {
+    match value {
+        Some(v) if is_digits(v, digits) => Some(v.to_owned()),
+        Some(_) => {
+            problems.push(FieldProblem::new(
+                kind.path(),
+                format!("must be {digits} digits, or {unknown} for an unknown destination"),
+            ));
+            None
+        }
+        None => {
+            problems.push(FieldProblem::new(
+                kind.path(),
+                format!("is required in DestSchool ({unknown} for an unknown destination)"),
+            ));
+            None
+        }
+    }
+}
+
+fn required_digits(
+    value: &Option<String>,
+    kind: H,
+    digits: usize,
+    problems: &mut Vec<FieldProblem>,
+) -> Option<String> {
+    match value.as_deref() {
+        Some(v) if is_digits(v, digits) => Some(v.to_owned()),
+        Some(_) => {
+            problems.push(FieldProblem::new(
+                kind.path(),
+                format!("must be {digits} digits"),
+            ));
+            None
+        }
+        None => {
+            problems.push(FieldProblem::new(kind.path(), "is required"));
+            None
+        }
+    }
+}
+
+pub(crate) fn is_digits(s: &str, len: usize) -> bool {
+    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// `25.0`, `25` or `25.1`.
+fn parse_version(s: &str) -> Option<CtfVersion> {
+    let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
+    let number = |part: &str| {
+        (!part.is_empty() && part.len() <= 3 && part.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| part.parse::<u16>().ok())
+            .flatten()
+    };
+    Some(CtfVersion {
+        major: number(major)?,
+        minor: number(minor)?,
+    })
+}
+
+/// An `xs:dateTime`: local time as written, with or without fractional seconds and offset.
+fn parse_date_time(s: &str) -> Option<NaiveDateTime> {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .or_else(|| {
+            DateTime::parse_from_rfc3339(s)
+                .ok()
+                .map(|t| t.naive_local())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_versions_as_ctf_writes_them() {
+        assert_eq!(
+            parse_version("25.0"),
+            Some(CtfVersion {
+                major: 25,
+                minor: 0
+            })
+        );
+        assert_eq!(
+            parse_version("24").map(|v| v.to_string()).as_deref(),
+            Some("24.0")
+        );
+        assert_eq!(parse_version("25.a"), None);
+        assert_eq!(parse_version("v25"), None);
+        assert_eq!(parse_version(""), None);
+        assert_eq!(parse_version("2500000.0"), None);
+    }
+
+    #[test]
+    fn parses_date_times_with_and_without_offset() {
+        assert!(parse_date_time("2025-07-18T10:30:00").is_some());
+        assert!(parse_date_time("2025-07-18T10:30:00.123").is_some());
+        assert_eq!(
+            parse_date_time("2025-07-18T10:30:00+01:00").map(|t| t.to_string()),
+            Some("2025-07-18 10:30:00".to_owned())
+        );
+        assert!(parse_date_time("18/07/2025 10:30").is_none());
+    }
+}

@@ -1,0 +1,41 @@
+//! Common Transfer File (CTF): the DfE's XML file that carries a pupil's record from one school
+//! to the next (or, when the destination is unknown, to the Lost Pupil Database). This crate
+//! reads one as a stream and turns each pupil into event submissions. Reference:
+//! `docs/adapters/ctf.md`.
+//!
+//! It accepts CTF major versions [`SUPPORTED_CTF_VERSIONS`] (this year's and last year's), reads
+//! from any [`BufRead`](std::io::BufRead) with quick-xml, and holds one pupil at a time, so a
+//! 50,000-pupil file is read in memory bounded by [`CtfLimits`]. A bad pupil is rejected alone,
+//! with its raw XML for quarantine; a bad or hostile file (a DTD, an entity, a limit exceeded)
+//! is refused as a whole.
+//!
+//! - [`config`]: [`CtfLimits`], the reader's hard limits.
+//! - [`reader`]: [`CtfReader`], its [`PupilOutcome`]s and the [`FileReport`].
+//! - [`header`]: [`CtfHeader`], the version, the source school and the destination.
+//! - [`error`]: [`CtfError`], the file-level errors.
+//! - `mapping` (private): the CTF → contracts mapping table, one pupil at a time.
+//! - `fixture` (feature `fixtures`): a generator of realistic synthetic CTFs for tests and
+//!   benchmarks.
+#![forbid(unsafe_code)]
+
+pub mod config;
+mod cursor;
+pub mod error;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixture;
+pub mod header;
+mod mapping;
+mod pupil;
+pub mod reader;
+mod tap;
+
+pub use config::{CtfLimits, LimitsError};
+pub use error::CtfError;
+pub use header::{
+    CtfDestination, CtfHeader, CtfVersion, DocumentQualifier, SUPPORTED_CTF_VERSIONS, SourceSchool,
+    UnknownDestination,
+};
+pub use reader::{CtfReader, FileReport, PupilOutcome};
+
+/// The adapter's name, for [`EventSource::adapter`](throughline_contracts::event::EventSource).
+pub const ADAPTER: &str = "ctf";
