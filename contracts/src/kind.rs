@@ -14,6 +14,7 @@ use std::str::FromStr;
 use chrono::{DateTime, NaiveDate, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use uuid::Uuid;
 
 use crate::AgencyId;
 
@@ -114,6 +115,31 @@ event_kinds! {
     InvolvementStarted = "involvement.started" => InvolvementChange;
     /// An agency's involvement with the child ended.
     InvolvementEnded = "involvement.ended" => InvolvementChange;
+    /// The receiving agency acknowledged a handoff: accepted, declined or redirected it.
+    HandoffAcknowledged = "handoff.acknowledged" => HandoffAcknowledged;
+    /// Sent by the hub: a handoff to the recipient is past its deadline and unacknowledged.
+    HandoffReminder = "handoff.reminder" => HandoffNotice;
+    /// Sent by the hub: the recipient's handoff has not been picked up.
+    HandoffNotPickedUp = "handoff.not_picked_up" => HandoffNotice;
+    /// Sent by the hub to the local authority's designated team: a handoff went unacknowledged,
+    /// or was declined or redirected without naming a new owner.
+    HandoffEscalated = "handoff.escalated" => HandoffNotice;
+    /// Sent by the hub to the local authority's designated team: a child has no lead agency.
+    ChildNoLeadAgency = "child.no_lead_agency" => NoLeadAgency;
+}
+
+impl EventKind {
+    /// Kinds only the hub itself may originate: notices about handoffs and lead agencies. An
+    /// agency submitting one is refused, so a reminder can never be forged.
+    pub fn is_hub_notice(self) -> bool {
+        matches!(
+            self,
+            EventKind::HandoffReminder
+                | EventKind::HandoffNotPickedUp
+                | EventKind::HandoffEscalated
+                | EventKind::ChildNoLeadAgency
+        )
+    }
 }
 
 impl fmt::Display for EventKind {
@@ -425,6 +451,94 @@ pub struct InvolvementChange {
     pub on: NaiveDate,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+}
+
+/// What the receiving agency did with a handoff.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum HandoffOutcome {
+    Accepted,
+    Declined,
+    Redirected,
+}
+
+impl HandoffOutcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HandoffOutcome::Accepted => "accepted",
+            HandoffOutcome::Declined => "declined",
+            HandoffOutcome::Redirected => "redirected",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffAcknowledged {
+    /// The hub's id of the handoff (from the notification or `GET /v1/handoffs`).
+    pub handoff_id: Uuid,
+    pub outcome: HandoffOutcome,
+    /// Who owns the child's need now, when declining or redirecting. Without one, the hub
+    /// escalates: nobody may be left holding nothing.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub new_owner: Option<AgencyId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// Why the hub sent a handoff notice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EscalationReason {
+    /// The deadline passed without an acknowledgement.
+    DeadlinePassed,
+    /// The receiver declined and named no new owner.
+    DeclinedWithoutNewOwner,
+    /// The receiver redirected and named no new owner.
+    RedirectedWithoutNewOwner,
+}
+
+/// A notice the hub sends about a handoff: a reminder, a not-picked-up notice or an escalation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffNotice {
+    pub handoff_id: Uuid,
+    /// `referral`, `transfer`, `closure`, `ehc_needs_assessment`, `ehc_plan`, `annual_review`.
+    pub handoff_kind: String,
+    /// The sender's own reference (a referral id, a request id, a plan id).
+    pub reference: String,
+    pub from_agency: AgencyId,
+    pub to_agency: AgencyId,
+    pub made_at: DateTime<Utc>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due_at: Option<DateTime<Utc>>,
+    pub reason: EscalationReason,
+    /// Which step of the escalation chain this is, from 1.
+    pub step: u32,
+}
+
+/// Why a child has no lead agency.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NoLeadReason {
+    /// The last active involvement ended.
+    LastInvolvementEnded,
+    /// The child left a school with no known destination (child missing education).
+    MissingEducation,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NoLeadAgency {
+    pub reason: NoLeadReason,
+    /// The agency whose event left the child without a lead.
+    pub last_agency: AgencyId,
+    /// The child has an EHC plan: losing the lead agency is a statutory concern.
+    pub ehc_plan: bool,
+    /// The child has a child protection plan.
+    pub child_protection_plan: bool,
+    /// The closure handoff the local authority is asked to acknowledge.
+    pub handoff_id: Uuid,
 }
 
 #[cfg(test)]

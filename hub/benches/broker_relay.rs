@@ -63,7 +63,7 @@ fn nhs_numbers(count: usize) -> Vec<String> {
 fn referral(nhs: &str, id: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
         "schema_version": 1,
-        "occurred_at": "2026-11-20T09:00:00Z",
+        "occurred_at": chrono::Utc::now(),
         "source": {"agency": "la-send", "system": "bench", "adapter": "bench"},
         "subject": {"identifiers": {"nhs_number": nhs}},
         "kind": "referral.made",

@@ -57,7 +57,7 @@ fn nhs_numbers(count: usize) -> Vec<String> {
 fn event(nhs: &str, kind: &str, payload: Value) -> Value {
     json!({
         "schema_version": 1,
-        "occurred_at": "2026-11-20T09:00:00Z",
+        "occurred_at": chrono::Utc::now(),
         "source": {"agency": "la-send", "system": "bench", "adapter": "http"},
         "subject": {"identifiers": {"nhs_number": nhs}},
         "kind": kind,

@@ -2,6 +2,8 @@
 //! the result. Every error is an RFC 9457 problem (`application/problem+json`) built in one
 //! place, [`problem::Problem`].
 
+mod children;
+mod handoffs;
 mod health;
 mod ingest;
 pub mod problem;
@@ -24,6 +26,10 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/events", post(ingest::post_events))
         .route("/v1/ingest/{source}", post(ingest::post_native))
+        .route("/v1/handoffs", get(handoffs::list))
+        .route("/v1/handoffs/{id}", get(handoffs::get))
+        .route("/v1/handoffs/{id}/acknowledge", post(handoffs::acknowledge))
+        .route("/v1/children/{id}/timeline", get(children::timeline))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

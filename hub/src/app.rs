@@ -9,6 +9,7 @@ use crate::api::{self, AppState};
 use crate::config::Transport;
 use crate::config::Validated;
 use crate::deliver::{self, Wakers};
+use crate::handoff;
 use crate::health::Links;
 use crate::pipeline::{Pipeline, receive};
 use crate::retention;
@@ -49,6 +50,7 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
         config.retention.clone(),
         cancel.clone(),
     ));
+    let clock = tokio::spawn(handoff::scheduler::run(pipeline.clone(), cancel.clone()));
     let sources = start_sources(&config, &pipeline, &links, &cancel).await?;
 
     let addr = config.api.listen;
@@ -69,6 +71,7 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
         let _ = w.await;
     }
     let _ = sweeper.await;
+    let _ = clock.await;
     tracing::info!("throughline stopped");
     Ok(())
 }

@@ -10,6 +10,7 @@ pub mod api;
 pub mod app;
 pub mod config;
 pub mod deliver;
+pub mod handoff;
 pub mod health;
 pub mod logging;
 pub mod operator;

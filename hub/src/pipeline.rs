@@ -41,6 +41,7 @@ pub mod step {
     pub const NORMALISE: &str = "normalise";
     pub const VALIDATE: &str = "validate";
     pub const IDENTITY: &str = "identity";
+    pub const HANDOFF: &str = "handoff";
 }
 
 /// What a replayed or fresh input is: where a rejection goes.
@@ -260,7 +261,7 @@ impl Pipeline {
             }
         }
         tracing::info!(inputs = raws.len(), "inputs committed together");
-        self.wake(wake);
+        self.wake_agencies(wake);
         outcomes
     }
 
@@ -284,11 +285,18 @@ impl Pipeline {
             duplicate = committed.duplicate,
             "input committed"
         );
-        self.wake(committed.wake);
+        self.wake_agencies(committed.wake);
         Ok((committed.event_ids, committed.duplicate))
     }
 
-    fn wake(&self, agencies: BTreeSet<AgencyId>) {
+    /// Holds the commit lock: for work outside the pipeline (the handoff clock) that must not
+    /// interleave with a commit.
+    pub(crate) async fn commit_guard(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.commit_lock.lock().await
+    }
+
+    /// Wakes the delivery workers of agencies with new deliveries.
+    pub(crate) fn wake_agencies(&self, agencies: BTreeSet<AgencyId>) {
         for a in agencies {
             self.wakers.wake(&a);
         }

@@ -16,6 +16,7 @@ pub mod alerts;
 pub mod audit;
 pub mod deliveries;
 pub mod events;
+pub mod handoffs;
 pub mod identity;
 pub mod inputs;
 pub mod involvements;
@@ -133,6 +134,11 @@ impl Store {
 
     pub fn dialect(&self) -> Dialect {
         self.dialect
+    }
+
+    /// One connection from the pool, for reads outside a transaction.
+    pub async fn acquire(&self) -> Result<sqlx::pool::PoolConnection<sqlx::Any>> {
+        Ok(self.pool.acquire().await?)
     }
 
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {

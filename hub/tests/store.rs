@@ -13,78 +13,8 @@ use throughline_hub::pipeline::{Origin, Pipeline};
 use throughline_hub::store::{self, Store};
 use uuid::Uuid;
 
-/// A store on a fresh backend, and how to tidy it away afterwards.
-struct Backend {
-    store: Store,
-    _dir: Option<tempfile::TempDir>,
-    pg_db: Option<(String, String)>,
-}
-
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}", dir.path().join("store.db").display());
-    Backend {
-        store: Store::connect(&url).await.unwrap(),
-        _dir: Some(dir),
-        pg_db: None,
-    }
-}
-
-async fn postgres() -> Backend {
-    use sqlx::Connection;
-    sqlx::any::install_default_drivers();
-    let base = std::env::var("THROUGHLINE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into());
-    let db = format!("throughline_test_{}", Uuid::now_v7().simple());
-    let mut admin = sqlx::AnyConnection::connect(&base)
-        .await
-        .expect("PostgreSQL on THROUGHLINE_TEST_PG_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
-        .execute(&mut admin)
-        .await
-        .unwrap();
-    admin.close().await.unwrap();
-    let (prefix, _) = base.rsplit_once('/').unwrap();
-    let store = Store::connect(&format!("{prefix}/{db}")).await.unwrap();
-    Backend {
-        store,
-        _dir: None,
-        pg_db: Some((base, db)),
-    }
-}
-
-impl Backend {
-    async fn tidy(self) {
-        self.store.pool().close().await;
-        if let Some((base, db)) = self.pg_db {
-            use sqlx::Connection;
-            let mut admin = sqlx::AnyConnection::connect(&base).await.unwrap();
-            let _ = sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {db}")))
-                .execute(&mut admin)
-                .await;
-        }
-    }
-}
-
-/// Runs one test function against SQLite and against PostgreSQL.
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {$(
-        mod $name {
-            #[tokio::test]
-            async fn sqlite() {
-                let b = super::sqlite().await;
-                super::$name(&b.store).await;
-                b.tidy().await;
-            }
-            #[tokio::test]
-            async fn postgres() {
-                let b = super::postgres().await;
-                super::$name(&b.store).await;
-                b.tidy().await;
-            }
-        }
-    )*};
-}
+#[macro_use]
+mod backends;
 
 on_both_backends!(
     commits_an_event_with_its_deliveries_and_audit,
@@ -715,7 +645,7 @@ async fn quarantine_keeps_inputs_and_records_resolution(store: &Store) {
 #[tokio::test]
 async fn sqlite_store_runs_in_wal_mode() {
     use sqlx::Row;
-    let b = sqlite().await;
+    let b = backends::sqlite().await;
     let mode: String = sqlx::query("PRAGMA journal_mode")
         .fetch_one(b.store.pool())
         .await

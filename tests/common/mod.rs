@@ -491,7 +491,7 @@ pub fn event(
 ) -> Value {
     json!({
         "schema_version": 1,
-        "occurred_at": "2026-11-20T09:00:00Z",
+        "occurred_at": chrono::Utc::now(),
         "source": {"agency": agency, "system": "test", "adapter": "http"},
         "subject": {"identifiers": identifiers, "demographics": demographics},
         "kind": kind,

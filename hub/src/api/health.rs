@@ -54,13 +54,14 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         let mut conn = state.pipeline.store().pool().acquire().await?;
         let deliveries = store::deliveries::count_by_status(&mut conn).await?;
         let held = store::quarantine::count(&mut conn, "held").await?;
-        Ok::<_, store::StoreError>((deliveries, held))
+        let handoffs = store::handoffs::summary(&mut conn, chrono::Utc::now()).await?;
+        Ok::<_, store::StoreError>((deliveries, held, handoffs))
     }
     .await;
     out.push_str("# HELP throughline_store_up Whether the store answered (1) or not (0).\n");
     out.push_str("# TYPE throughline_store_up gauge\n");
     match counts {
-        Ok((deliveries, held)) => {
+        Ok((deliveries, held, handoffs)) => {
             out.push_str("throughline_store_up 1\n");
             out.push_str("# HELP throughline_deliveries Deliveries in the store, by status.\n");
             out.push_str("# TYPE throughline_deliveries gauge\n");
@@ -72,6 +73,31 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             out.push_str("# HELP throughline_quarantine_held Inputs held in quarantine.\n");
             out.push_str("# TYPE throughline_quarantine_held gauge\n");
             out.push_str(&format!("throughline_quarantine_held {held}\n"));
+            out.push_str(
+                "# HELP throughline_handoffs_open Handoffs waiting for an answer, by state and age since made.\n",
+            );
+            out.push_str("# TYPE throughline_handoffs_open gauge\n");
+            for (state, age, n) in &handoffs.open {
+                out.push_str(&format!(
+                    "throughline_handoffs_open{{state=\"{state}\",age=\"{age}\"}} {n}\n"
+                ));
+            }
+            out.push_str(
+                "# HELP throughline_handoffs_breached Open handoffs past their deadline.\n",
+            );
+            out.push_str("# TYPE throughline_handoffs_breached gauge\n");
+            out.push_str(&format!(
+                "throughline_handoffs_breached {}\n",
+                handoffs.breached
+            ));
+            out.push_str(
+                "# HELP throughline_handoff_escalations_sent_total Escalation steps sent.\n",
+            );
+            out.push_str("# TYPE throughline_handoff_escalations_sent_total counter\n");
+            out.push_str(&format!(
+                "throughline_handoff_escalations_sent_total {}\n",
+                handoffs.escalations_sent
+            ));
         }
         Err(_) => out.push_str("throughline_store_up 0\n"),
     }

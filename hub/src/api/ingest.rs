@@ -34,7 +34,10 @@ fn api_key(headers: &HeaderMap) -> Option<&str> {
 // A problem is built once per rejected request and returned straight to axum: its size on the
 // cold path does not matter, and boxing would only add noise to every handler.
 #[allow(clippy::result_large_err)]
-fn authenticate<'s>(state: &'s AppState, headers: &HeaderMap) -> Result<&'s Source, Problem> {
+pub(super) fn authenticate<'s>(
+    state: &'s AppState,
+    headers: &HeaderMap,
+) -> Result<&'s Source, Problem> {
     let key = api_key(headers).ok_or_else(Problem::unauthorised)?;
     state
         .pipeline
@@ -103,7 +106,7 @@ pub async fn post_native(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-async fn submit(
+pub(super) async fn submit(
     state: &AppState,
     source: &Source,
     headers: &HeaderMap,

@@ -35,6 +35,82 @@ pub struct HubConfig {
     /// What each agency may receive. Deny by default: no agreement, no delivery.
     #[serde(default)]
     pub sharing_agreements: Vec<SharingAgreementConfig>,
+    /// Handoff tracking: deadlines, the escalation chain, the local authority's team.
+    #[serde(default)]
+    pub handoffs: HandoffsConfig,
+}
+
+/// `[handoffs]`: every referral, transfer and closure notice is tracked until the receiver
+/// answers; silence past the deadline escalates along `escalation`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct HandoffsConfig {
+    /// The agency id of the local authority's designated team: it receives closure notices
+    /// (a child left with no lead agency, a child missing education), EHC needs assessment
+    /// requests, and the last step of every escalation. Without one, those become operator
+    /// alerts only.
+    #[serde(default)]
+    pub local_authority: Option<String>,
+    /// How often the scheduler looks for handoffs past their deadline, in milliseconds. An
+    /// escalation is sent at most this long after it falls due.
+    #[serde(default = "default_handoff_tick_ms")]
+    pub tick_ms: u64,
+    /// Deadline per handoff kind, e.g. `referral = "2 working days"`, `ehc_plan = "20 weeks"`,
+    /// `annual_review = "12 months"`, `transfer = "next 15 February"`. Kinds not listed keep
+    /// their statutory or default deadline (see `docs/handoffs.md`).
+    #[serde(default)]
+    pub deadlines: std::collections::BTreeMap<String, throughline_calendar::Period>,
+    /// Extra non-working days on top of the England and Wales bank holidays (local closures).
+    #[serde(default)]
+    pub extra_holidays: Vec<NaiveDate>,
+    /// The escalation chain, in order. Default: a reminder to the receiver at the deadline,
+    /// a notice to the sender one working day later, then the local authority one working day
+    /// after that. Every step is also an operator alert; a `local_authority` step with no
+    /// `local_authority` configured is an operator alert only.
+    #[serde(default = "default_escalation")]
+    pub escalation: Vec<EscalationStepConfig>,
+}
+
+/// One step of the escalation chain.
+#[derive(Debug, Clone, Deserialize)]
+pub struct EscalationStepConfig {
+    /// `receiver`, `sender` or `local_authority`.
+    pub notify: crate::handoff::Party,
+    /// How long after the deadline, e.g. `"0 hours"`, `"1 working day"`.
+    pub after: throughline_calendar::Period,
+}
+
+fn default_handoff_tick_ms() -> u64 {
+    10_000
+}
+
+fn default_escalation() -> Vec<EscalationStepConfig> {
+    use throughline_calendar::Period;
+    vec![
+        EscalationStepConfig {
+            notify: crate::handoff::Party::Receiver,
+            after: Period::Hours(0),
+        },
+        EscalationStepConfig {
+            notify: crate::handoff::Party::Sender,
+            after: Period::WorkingDays(1),
+        },
+        EscalationStepConfig {
+            notify: crate::handoff::Party::LocalAuthority,
+            after: Period::WorkingDays(2),
+        },
+    ]
+}
+
+impl Default for HandoffsConfig {
+    fn default() -> Self {
+        Self {
+            local_authority: None,
+            tick_ms: default_handoff_tick_ms(),
+            deadlines: Default::default(),
+            extra_holidays: Vec::new(),
+            escalation: default_escalation(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -204,6 +280,10 @@ pub struct AgencyConfig {
     /// Where its notifications go. An agency without a sink only sends.
     #[serde(default)]
     pub sink: Option<SinkConfig>,
+    /// For a school: its URN(s). A pupil leaving another school for one of these is a transfer
+    /// handoff to this agency, answered by its `school.joined`.
+    #[serde(default)]
+    pub school_urns: Vec<String>,
 }
 
 /// How notifications reach an agency.

@@ -8,8 +8,11 @@ use sha2::{Digest, Sha256};
 use throughline_contracts::AgencyId;
 use throughline_contracts::kind::EventKind;
 
+use throughline_calendar::{Period, WorkingCalendar};
+
 use super::ConfigError;
 use super::model::*;
+use crate::handoff::{EscalationStep, HandoffKind};
 
 /// A set of event kinds; `None` means every kind (`["*"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +30,7 @@ pub struct Agency {
     pub name: String,
     pub role: String,
     pub sink: Option<SinkConfig>,
+    pub school_urns: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -95,9 +99,36 @@ pub struct Validated {
     pub sources: HashMap<String, Source>,
     pub routes: Vec<Route>,
     pub agreements: Vec<SharingAgreement>,
+    pub handoffs: HandoffSettings,
+}
+
+/// `[handoffs]`, validated.
+#[derive(Debug, Clone)]
+pub struct HandoffSettings {
+    pub local_authority: Option<AgencyId>,
+    pub tick: std::time::Duration,
+    pub deadlines: BTreeMap<HandoffKind, Period>,
+    pub calendar: WorkingCalendar,
+    pub escalation: Vec<EscalationStep>,
+}
+
+impl HandoffSettings {
+    pub fn deadline(&self, kind: HandoffKind) -> Period {
+        self.deadlines
+            .get(&kind)
+            .cloned()
+            .unwrap_or_else(|| kind.default_deadline())
+    }
 }
 
 impl Validated {
+    /// The agency a school URN belongs to, if any configured agency lists it.
+    pub fn agency_for_school(&self, urn: &str) -> Option<&Agency> {
+        self.agencies
+            .values()
+            .find(|a| a.school_urns.iter().any(|u| u == urn))
+    }
+
     /// The source whose API key hashes to `key_sha256`, compared without early exit.
     pub fn source_for_key(&self, key: &str) -> Option<&Source> {
         let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
@@ -198,6 +229,13 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 continue;
             }
         };
+        if id.as_str() == crate::handoff::notice::HUB_AGENCY {
+            errors.push(ConfigError::new(
+                file,
+                &format!("agencies[{i}].id"),
+                "`throughline` is reserved for the hub's own notices",
+            ));
+        }
         if a.role.trim().is_empty() {
             errors.push(ConfigError::new(
                 file,
@@ -241,6 +279,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             },
             role: a.role.clone(),
             sink: a.sink.clone(),
+            school_urns: a.school_urns.clone(),
         };
         if agencies.insert(id, agency).is_some() {
             errors.push(ConfigError::new(
@@ -421,6 +460,8 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         }
     }
 
+    let handoffs = handoff_settings(file, &c.handoffs, &agencies, &mut errors);
+
     if !errors.is_empty() {
         return Err(errors);
     }
@@ -434,5 +475,78 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         sources,
         routes,
         agreements,
+        handoffs,
     })
+}
+
+fn handoff_settings(
+    file: &Path,
+    c: &HandoffsConfig,
+    agencies: &BTreeMap<AgencyId, Agency>,
+    errors: &mut Vec<ConfigError>,
+) -> HandoffSettings {
+    let local_authority = c
+        .local_authority
+        .as_deref()
+        .and_then(|id| match AgencyId::parse(id) {
+            Ok(a) if agencies.contains_key(&a) => Some(a),
+            Ok(_) => {
+                errors.push(ConfigError::new(
+                    file,
+                    "handoffs.local_authority",
+                    "no agency with this id is configured",
+                ));
+                None
+            }
+            Err(e) => {
+                errors.push(ConfigError::new(
+                    file,
+                    "handoffs.local_authority",
+                    e.to_string(),
+                ));
+                None
+            }
+        });
+    if c.tick_ms == 0 {
+        errors.push(ConfigError::new(
+            file,
+            "handoffs.tick_ms",
+            "must be at least 1",
+        ));
+    }
+    let mut deadlines = BTreeMap::new();
+    for (name, period) in &c.deadlines {
+        match name.parse::<HandoffKind>() {
+            Ok(kind) => {
+                deadlines.insert(kind, *period);
+            }
+            Err(reason) => errors.push(ConfigError::new(
+                file,
+                &format!("handoffs.deadlines.{name}"),
+                reason,
+            )),
+        }
+    }
+    if c.escalation.is_empty() {
+        errors.push(ConfigError::new(
+            file,
+            "handoffs.escalation",
+            "must have at least one step: silence past a deadline must reach someone",
+        ));
+    }
+    HandoffSettings {
+        local_authority,
+        tick: std::time::Duration::from_millis(c.tick_ms.max(1)),
+        deadlines,
+        calendar: WorkingCalendar::england_and_wales()
+            .with_extra_holidays(c.extra_holidays.iter().copied()),
+        escalation: c
+            .escalation
+            .iter()
+            .map(|s| EscalationStep {
+                notify: s.notify,
+                after: s.after,
+            })
+            .collect(),
+    }
 }

@@ -206,6 +206,14 @@ impl Worker {
                 })
                 .collect();
             store::audit::append_many(&mut tx, &entries).await?;
+            let events: Vec<Uuid> = delivered.iter().map(|(d, _)| d.event_id).collect();
+            store::handoffs::mark_delivered(
+                &mut tx,
+                self.agency.as_str(),
+                &events,
+                chrono::Utc::now(),
+            )
+            .await?;
         }
         for (d, outcome) in others {
             self.record_failure(&mut tx, d, outcome).await?;

@@ -13,6 +13,7 @@ use throughline_contracts::event::Event;
 use uuid::Uuid;
 
 use crate::config::Validated;
+use crate::handoff;
 use crate::store::{self, Store};
 
 use super::{Stop, identity, involvement, route};
@@ -89,6 +90,19 @@ pub(super) async fn commit_input(
             identity::Resolution::Conflict(detail) => return Err(Stop::Conflict(detail)),
         };
         involvement::update(tx, child, event).await?;
+        let cx = handoff::track::Context {
+            config,
+            child,
+            identifiers: &identifiers,
+            event,
+        };
+        match handoff::track::track(tx, &cx).await {
+            Ok(noticed) => wake.extend(noticed),
+            Err(handoff::track::TrackError::Store(e)) => return Err(Stop::Store(e)),
+            Err(handoff::track::TrackError::Reject(problem)) => {
+                return Err(Stop::Reject(super::step::HANDOFF, vec![problem]));
+            }
+        }
         let notifications = route::route(tx, config, child, &identifiers, event).await?;
         store::events::insert(tx, event, source_id, child).await?;
         for n in &notifications {

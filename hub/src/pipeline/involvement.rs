@@ -5,11 +5,13 @@
 //! - a referral (or redirection) makes the receiving agency involved, so it hears what happens
 //!   next, and the referrer stays involved, so it hears whether the referral was accepted;
 //! - a declined referral, a closed episode or case, and a child leaving a school end the
-//!   sender's involvement; `involvement.started`/`ended` name the agency explicitly.
+//!   sender's involvement; `involvement.started`/`ended` name the agency explicitly;
+//! - a handoff acknowledged as accepted starts the receiver's involvement; declined or
+//!   redirected ends it, and starts the new owner's when one is named.
 
 use sqlx::AnyConnection;
 use throughline_contracts::event::Event;
-use throughline_contracts::kind::EventBody;
+use throughline_contracts::kind::{EventBody, HandoffOutcome};
 use uuid::Uuid;
 
 use crate::store::{self, StoreError};
@@ -38,6 +40,17 @@ pub async fn update(
             store::involvements::start(conn, child, source, &by).await?;
             store::involvements::start(conn, child, p.to_agency.as_str(), &by).await?;
         }
+        EventBody::HandoffAcknowledged(p) => match p.outcome {
+            HandoffOutcome::Accepted => {
+                store::involvements::start(conn, child, source, &by).await?;
+            }
+            HandoffOutcome::Declined | HandoffOutcome::Redirected => {
+                store::involvements::end(conn, child, source, &by).await?;
+                if let Some(owner) = &p.new_owner {
+                    store::involvements::start(conn, child, owner.as_str(), &by).await?;
+                }
+            }
+        },
         EventBody::ReferralRedirected(p) => {
             store::involvements::end(conn, child, source, &by).await?;
             store::involvements::start(conn, child, p.to_agency.as_str(), &by).await?;

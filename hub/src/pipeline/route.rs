@@ -14,7 +14,7 @@ use throughline_contracts::event::{Event, SCHEMA_VERSION};
 use throughline_contracts::notification::Notification;
 use uuid::Uuid;
 
-use crate::config::Validated;
+use crate::config::{Agency, Validated};
 use crate::projection::project;
 use crate::store::{self, StoreError, audit::AuditEntry};
 
@@ -27,8 +27,15 @@ pub fn idempotency_key(event_id: Uuid, agency: &AgencyId) -> String {
 /// The event's subject with its identifiers completed from the child's linked record: each
 /// recipient needs *its own* identifier for the child (a school its UPN, a trust its NHS number),
 /// whichever one the sender happened to hold. Projection then trims it to what may be shared.
-fn linked_subject(identifiers: &[(String, String)], event: &Event) -> serde_json::Value {
+pub fn linked_subject(identifiers: &[(String, String)], event: &Event) -> serde_json::Value {
     let mut subject = serde_json::to_value(&event.subject).unwrap_or_default();
+    subject["identifiers"] = identifiers_json(identifiers);
+    subject
+}
+
+/// A child's linked identifiers, (scheme, value) as the store keeps them, in the envelope's
+/// `subject.identifiers` shape.
+pub fn identifiers_json(identifiers: &[(String, String)]) -> serde_json::Value {
     let mut local_ids = Vec::new();
     let mut ids = serde_json::Map::new();
     for (scheme, value) in identifiers {
@@ -53,8 +60,7 @@ fn linked_subject(identifiers: &[(String, String)], event: &Event) -> serde_json
     if !local_ids.is_empty() {
         ids.insert("local_ids".into(), local_ids.into());
     }
-    subject["identifiers"] = serde_json::Value::Object(ids);
-    subject
+    serde_json::Value::Object(ids)
 }
 
 /// `identifiers` are every identifier linked to the child, as identity resolution left them.
@@ -73,19 +79,6 @@ pub async fn route(
         .flat_map(|r| r.roles.iter().map(String::as_str))
         .collect();
     let involved = store::involvements::active(conn, child).await?;
-    let audit = |action: &str,
-                 agency: Option<&str>,
-                 agreement: Option<&str>,
-                 fields: Option<Vec<String>>,
-                 detail: String| AuditEntry {
-        actor: "hub".into(),
-        action: action.into(),
-        event_id: Some(event.id),
-        agency: agency.map(str::to_owned),
-        sharing_agreement: agreement.map(str::to_owned),
-        fields,
-        detail: Some(detail),
-    };
 
     // Built on first use: most events reach no one.
     let mut subject: Option<serde_json::Value> = None;
@@ -105,6 +98,7 @@ pub async fn route(
             deny(
                 conn,
                 &audit(
+                    event,
                     "route.denied",
                     Some(&agency_id),
                     None,
@@ -121,82 +115,18 @@ pub async fn route(
         if !roles.contains(agency.role.as_str()) {
             continue;
         }
-        let Some(agreement) = config
-            .agreements
-            .iter()
-            .find(|g| g.agency == agency.id && g.covers(kind, today))
-        else {
-            deny(
-                conn,
-                &audit(
-                    "route.denied",
-                    Some(agency.id.as_str()),
-                    None,
-                    None,
-                    "no sharing agreement in force covers this kind".into(),
-                ),
-                &format!("no_sharing_agreement:{}:{kind}", agency.id),
-                "no_sharing_agreement",
-                &format!(
-                    "`{}` is involved and routed `{kind}`, but no sharing agreement in force covers it: not sent",
-                    agency.id
-                ),
-            )
-            .await?;
-            continue;
-        };
-        if agency.sink.is_none() {
-            deny(
-                conn,
-                &audit(
-                    "route.denied",
-                    Some(agency.id.as_str()),
-                    Some(&agreement.id),
-                    None,
-                    "no sink configured".into(),
-                ),
-                &format!("no_sink:{}", agency.id),
-                "no_sink",
-                &format!(
-                    "`{}` should receive `{kind}` but has no sink configured: not sent",
-                    agency.id
-                ),
-            )
-            .await?;
-            continue;
-        }
         let subject = subject.get_or_insert_with(|| linked_subject(identifiers, event));
-        let projected = project(subject, &payload, &agreement.fields);
-        store::audit::append(
-            conn,
-            &audit(
-                "route.allowed",
-                Some(agency.id.as_str()),
-                Some(&agreement.id),
-                Some(projected.disclosed.clone()),
-                format!("{kind} routed to role `{}`", agency.role),
-            ),
-        )
-        .await?;
-        notifications.push(Notification {
-            schema_version: SCHEMA_VERSION,
-            notification_id: Uuid::now_v7(),
-            idempotency_key: idempotency_key(event.id, &agency.id),
-            recipient: agency.id.clone(),
-            sharing_agreement: agreement.id.clone(),
-            event_id: event.id,
-            kind,
-            occurred_at: event.occurred_at,
-            source_agency: event.source.agency.clone(),
-            child_id: child,
-            subject: projected.subject,
-            payload: projected.payload,
-        });
+        if let Some(n) =
+            disclose(conn, config, child, subject, &payload, event, agency, today).await?
+        {
+            notifications.push(n);
+        }
     }
     if notifications.is_empty() {
         store::audit::append(
             conn,
             &audit(
+                event,
                 "route.none",
                 None,
                 None,
@@ -207,6 +137,118 @@ pub async fn route(
         .await?;
     }
     Ok(notifications)
+}
+
+/// An audit entry about routing `event`.
+fn audit(
+    event: &Event,
+    action: &str,
+    agency: Option<&str>,
+    agreement: Option<&str>,
+    fields: Option<Vec<String>>,
+    detail: String,
+) -> AuditEntry {
+    AuditEntry {
+        actor: "hub".into(),
+        action: action.into(),
+        event_id: Some(event.id),
+        agency: agency.map(str::to_owned),
+        sharing_agreement: agreement.map(str::to_owned),
+        fields,
+        detail: Some(detail),
+    }
+}
+
+/// The notification of `event` to one `agency`, if a sharing agreement in force covers its kind
+/// and the agency has a sink: projected to the agreement's fields and audited. Otherwise the
+/// refusal is audited and raised as an alert, and there is no notification. Routing calls this
+/// for each involved agency; the hub's own notices (reminders, escalations) call it for the one
+/// agency they address, under the same rules.
+#[allow(clippy::too_many_arguments)]
+pub async fn disclose(
+    conn: &mut AnyConnection,
+    config: &Validated,
+    child: Uuid,
+    subject: &serde_json::Value,
+    payload: &serde_json::Value,
+    event: &Event,
+    agency: &Agency,
+    today: chrono::NaiveDate,
+) -> Result<Option<Notification>, StoreError> {
+    let kind = event.kind();
+    let Some(agreement) = config
+        .agreements
+        .iter()
+        .find(|g| g.agency == agency.id && g.covers(kind, today))
+    else {
+        deny(
+            conn,
+            &audit(
+                event,
+                "route.denied",
+                Some(agency.id.as_str()),
+                None,
+                None,
+                "no sharing agreement in force covers this kind".into(),
+            ),
+            &format!("no_sharing_agreement:{}:{kind}", agency.id),
+            "no_sharing_agreement",
+            &format!(
+                "`{}` should receive `{kind}`, but no sharing agreement in force covers it: not sent",
+                agency.id
+            ),
+        )
+        .await?;
+        return Ok(None);
+    };
+    if agency.sink.is_none() {
+        deny(
+            conn,
+            &audit(
+                event,
+                "route.denied",
+                Some(agency.id.as_str()),
+                Some(&agreement.id),
+                None,
+                "no sink configured".into(),
+            ),
+            &format!("no_sink:{}", agency.id),
+            "no_sink",
+            &format!(
+                "`{}` should receive `{kind}` but has no sink configured: not sent",
+                agency.id
+            ),
+        )
+        .await?;
+        return Ok(None);
+    }
+    let projected = project(subject, payload, &agreement.fields);
+    store::audit::append(
+        conn,
+        &audit(
+            event,
+            "route.allowed",
+            Some(agency.id.as_str()),
+            Some(&agreement.id),
+            Some(projected.disclosed.clone()),
+            format!("{kind} sent to `{}` (role `{}`)", agency.id, agency.role),
+        ),
+    )
+    .await?;
+    Ok(Some(Notification {
+        schema_version: SCHEMA_VERSION,
+        notification_id: Uuid::now_v7(),
+        idempotency_key: idempotency_key(event.id, &agency.id),
+        recipient: agency.id.clone(),
+        sharing_agreement: agreement.id.clone(),
+        event_id: event.id,
+        kind,
+        occurred_at: event.occurred_at,
+        source_agency: event.source.agency.clone(),
+        child_id: child,
+        subject: projected.subject,
+        payload: projected.payload,
+    }))
 }
 
 /// A refusal to send: audited, and raised to operators as an alert (one per open problem).

@@ -30,6 +30,12 @@ pub fn validate(
                     .map(|p| FieldProblem::new(at(&p.field), p.reason)),
             );
         }
+        if s.body.kind().is_hub_notice() {
+            problems.push(FieldProblem::new(
+                at("kind"),
+                "this kind is reserved for notices the hub itself sends",
+            ));
+        }
         if s.source.agency != source.agency {
             problems.push(FieldProblem::new(
                 at("source.agency"),
@@ -43,18 +49,18 @@ pub fn validate(
             EventBody::ReferralMade(p) => Some(&p.to_agency),
             EventBody::ReferralRedirected(p) => Some(&p.to_agency),
             EventBody::InvolvementStarted(p) | EventBody::InvolvementEnded(p) => Some(&p.agency),
+            EventBody::HandoffAcknowledged(p) => p.new_owner.as_ref(),
             _ => None,
         };
         if let Some(agency) = named
             && !config.agencies.contains_key(agency)
         {
-            let field = if matches!(
-                s.body,
-                EventBody::InvolvementStarted(_) | EventBody::InvolvementEnded(_)
-            ) {
-                "payload.agency"
-            } else {
-                "payload.to_agency"
+            let field = match s.body {
+                EventBody::InvolvementStarted(_) | EventBody::InvolvementEnded(_) => {
+                    "payload.agency"
+                }
+                EventBody::HandoffAcknowledged(_) => "payload.new_owner",
+                _ => "payload.to_agency",
             };
             problems.push(FieldProblem::new(
                 at(field),

@@ -226,20 +226,37 @@ pub async fn list(
         .fetch_all(&mut *conn)
         .await?,
     };
-    rows.iter()
-        .map(|r| {
-            Ok(DeliverySummary {
-                id: r.try_get("id")?,
-                event_id: r.try_get("event_id")?,
-                agency: r.try_get("agency")?,
-                status: r.try_get("status")?,
-                attempts: r.try_get("attempts")?,
-                last_error: r.try_get("last_error")?,
-                created_at: from_ms(r.try_get("created_at")?),
-                delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_ms),
-            })
-        })
-        .collect()
+    rows.iter().map(summary).collect()
+}
+
+fn summary(r: &sqlx::any::AnyRow) -> Result<DeliverySummary> {
+    Ok(DeliverySummary {
+        id: r.try_get("id")?,
+        event_id: r.try_get("event_id")?,
+        agency: r.try_get("agency")?,
+        status: r.try_get("status")?,
+        attempts: r.try_get("attempts")?,
+        last_error: r.try_get("last_error")?,
+        created_at: from_ms(r.try_get("created_at")?),
+        delivered_at: r.try_get::<Option<i64>, _>("delivered_at")?.map(from_ms),
+    })
+}
+
+/// Deliveries about a child to one agency, oldest first.
+pub async fn for_child_and_agency(
+    conn: &mut AnyConnection,
+    child: Uuid,
+    agency: &str,
+) -> Result<Vec<DeliverySummary>> {
+    let rows = sqlx::query(
+        "SELECT id, event_id, agency, status, attempts, last_error, created_at, delivered_at
+         FROM deliveries WHERE child_id = $1 AND agency = $2 ORDER BY seq",
+    )
+    .bind(child.to_string())
+    .bind(agency)
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter().map(summary).collect()
 }
 
 /// Agencies with at least one pending delivery (a restart resumes these queues first).

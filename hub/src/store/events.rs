@@ -51,6 +51,20 @@ pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Event>> {
     .transpose()
 }
 
+/// Every event about a child, oldest first.
+pub async fn for_child(conn: &mut AnyConnection, child: Uuid) -> Result<Vec<Event>> {
+    let rows = sqlx::query("SELECT body FROM events WHERE child_id = $1 ORDER BY received_at, id")
+        .bind(child.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            let body: String = r.try_get("body")?;
+            serde_json::from_str(&body).map_err(|e| StoreError::Corrupt(format!("event body: {e}")))
+        })
+        .collect()
+}
+
 pub async fn count(conn: &mut AnyConnection) -> Result<i64> {
     let row = sqlx::query("SELECT COUNT(*) AS n FROM events")
         .fetch_one(&mut *conn)

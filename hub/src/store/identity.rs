@@ -58,6 +58,55 @@ pub async fn linked_records(
         .collect()
 }
 
+/// Every (scheme, value) linked to a child.
+pub async fn identifiers_of(
+    conn: &mut AnyConnection,
+    child: Uuid,
+) -> Result<Vec<(String, String)>> {
+    let rows = sqlx::query("SELECT scheme, value FROM child_identifiers WHERE child_id = $1")
+        .bind(child.to_string())
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("scheme")?, r.try_get("value")?)))
+        .collect()
+}
+
+/// Records whether a child has an EHC plan or a child protection plan (`None` leaves a flag as
+/// it is): either obliges some agency to lead.
+pub async fn set_plans(
+    conn: &mut AnyConnection,
+    child: Uuid,
+    ehc_plan: Option<bool>,
+    child_protection_plan: Option<bool>,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE children SET ehc_plan = COALESCE($1, ehc_plan),
+            child_protection_plan = COALESCE($2, child_protection_plan) WHERE id = $3",
+    )
+    .bind(ehc_plan.map(i64::from))
+    .bind(child_protection_plan.map(i64::from))
+    .bind(child.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// (EHC plan, child protection plan) for a child.
+pub async fn plans(conn: &mut AnyConnection, child: Uuid) -> Result<(bool, bool)> {
+    let row = sqlx::query("SELECT ehc_plan, child_protection_plan FROM children WHERE id = $1")
+        .bind(child.to_string())
+        .fetch_optional(&mut *conn)
+        .await?;
+    Ok(match row {
+        Some(r) => (
+            r.try_get::<i64, _>("ehc_plan")? != 0,
+            r.try_get::<i64, _>("child_protection_plan")? != 0,
+        ),
+        None => (false, false),
+    })
+}
+
 pub async fn create_child(conn: &mut AnyConnection) -> Result<Uuid> {
     let id = Uuid::now_v7();
     sqlx::query("INSERT INTO children (id, created_at) VALUES ($1, $2)")
@@ -111,7 +160,17 @@ pub async fn merge(conn: &mut AnyConnection, from: Uuid, into: Uuid) -> Result<(
     .bind(&into)
     .execute(&mut *conn)
     .await?;
-    for table in ["involvements", "events", "deliveries"] {
+    sqlx::query(
+        "UPDATE children SET
+            ehc_plan = (SELECT MAX(ehc_plan) FROM children WHERE id IN ($1, $2)),
+            child_protection_plan = (SELECT MAX(child_protection_plan) FROM children WHERE id IN ($1, $2))
+         WHERE id = $1",
+    )
+    .bind(&into)
+    .bind(&from)
+    .execute(&mut *conn)
+    .await?;
+    for table in ["involvements", "events", "deliveries", "handoffs"] {
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE {table} SET child_id = $1 WHERE child_id = $2"
         )))

@@ -39,6 +39,17 @@ pub async fn end(conn: &mut AnyConnection, child: Uuid, agency: &str, by: &str) 
     Ok(done.rows_affected() > 0)
 }
 
+/// Whether an agency is or ever was involved with a child.
+pub async fn ever(conn: &mut AnyConnection, child: Uuid, agency: &str) -> Result<bool> {
+    let row =
+        sqlx::query("SELECT COUNT(*) AS n FROM involvements WHERE child_id = $1 AND agency = $2")
+            .bind(child.to_string())
+            .bind(agency)
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(row.try_get::<i64, _>("n")? > 0)
+}
+
 /// Agencies actively involved with a child.
 pub async fn active(conn: &mut AnyConnection, child: Uuid) -> Result<Vec<String>> {
     let rows = sqlx::query(

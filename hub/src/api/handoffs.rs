@@ -1,0 +1,191 @@
+//! `/v1/handoffs`: what an agency has handed or been handed, and its answer.
+//!
+//! Every route is authenticated with an agency's source API key and shows only handoffs that
+//! agency sent or received. Acknowledging is only for the receiver: the answer is committed as
+//! a `handoff.acknowledged` event through the pipeline like any other input, so it is routed to
+//! the other agencies involved, audited, deduplicated by `Idempotency-Key`, and quarantined with
+//! a reason if it cannot be taken.
+
+use axum::body::Bytes;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::json;
+use throughline_contracts::AgencyId;
+use throughline_contracts::kind::HandoffOutcome;
+use uuid::Uuid;
+
+use super::AppState;
+use super::ingest::{authenticate, submit};
+use super::problem::Problem;
+use crate::pipeline::route;
+use crate::store::{self, handoffs::Handoff};
+
+/// The body of `POST /v1/handoffs/{id}/acknowledge`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Acknowledgement {
+    outcome: HandoffOutcome,
+    #[serde(default)]
+    new_owner: Option<AgencyId>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+fn not_found() -> Problem {
+    Problem::new(
+        StatusCode::NOT_FOUND,
+        "not-found",
+        "No such handoff",
+        "no handoff with this id was sent to or by this agency",
+    )
+}
+
+fn unavailable() -> Problem {
+    Problem::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+        "Hub unavailable",
+        "the hub's store is unavailable; retry later",
+    )
+}
+
+#[allow(clippy::result_large_err)]
+async fn load(state: &AppState, id: &str) -> Result<Handoff, Problem> {
+    let id = Uuid::parse_str(id).map_err(|_| not_found())?;
+    let mut conn = state
+        .pipeline
+        .store()
+        .acquire()
+        .await
+        .map_err(|_| unavailable())?;
+    store::handoffs::get(&mut conn, id)
+        .await
+        .map_err(|_| unavailable())?
+        .ok_or_else(not_found)
+}
+
+pub async fn acknowledge(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let source = authenticate(&state, &headers)?;
+        let h = load(&state, &id).await?;
+        if h.to_agency != source.agency.as_str() {
+            if h.from_agency == source.agency.as_str() {
+                return Err(Problem::new(
+                    StatusCode::FORBIDDEN,
+                    "not-receiver",
+                    "Only the receiving agency may acknowledge",
+                    "this handoff was sent by this agency; only its receiver may acknowledge it",
+                ));
+            }
+            return Err(not_found());
+        }
+        let ack: Acknowledgement = serde_json::from_slice(&body).map_err(|e| {
+            let mut p = Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-acknowledgement",
+                "Acknowledgement rejected",
+                "the body must be {\"outcome\": \"accepted\" | \"declined\" | \"redirected\", \"new_owner\"?: agency id, \"reason\"?: text}",
+            );
+            p.errors = vec![throughline_contracts::event::FieldProblem::new(
+                "body",
+                e.to_string(),
+            )];
+            p
+        })?;
+        let identifiers = {
+            let mut conn = state
+                .pipeline
+                .store()
+                .acquire()
+                .await
+                .map_err(|_| unavailable())?;
+            store::identity::identifiers_of(&mut conn, h.child_id)
+                .await
+                .map_err(|_| unavailable())?
+        };
+        let mut payload = json!({"handoff_id": h.id, "outcome": ack.outcome});
+        if let Some(owner) = &ack.new_owner {
+            payload["new_owner"] = json!(owner);
+        }
+        if let Some(reason) = &ack.reason {
+            payload["reason"] = json!(reason);
+        }
+        let submission = json!({
+            "schema_version": 1,
+            "occurred_at": chrono::Utc::now(),
+            "source": {"agency": source.agency, "system": source.system, "adapter": "http-ingest"},
+            "subject": {"identifiers": route::identifiers_json(&identifiers)},
+            "kind": "handoff.acknowledged",
+            "payload": payload,
+        });
+        let body = Bytes::from(serde_json::to_vec(&submission).unwrap_or_default());
+        Ok(submit(&state, source, &headers, body, "canonical-json").await)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let source = authenticate(&state, &headers)?;
+        let h = load(&state, &id).await?;
+        let agency = source.agency.as_str();
+        if h.to_agency != agency && h.from_agency != agency {
+            return Err(not_found());
+        }
+        Ok::<_, Problem>(axum::Json(h).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+#[derive(Deserialize)]
+pub struct ListQuery {
+    /// Only handoffs still waiting for an answer.
+    #[serde(default)]
+    open: bool,
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    Query(q): Query<ListQuery>,
+    headers: HeaderMap,
+) -> Response {
+    let result = async {
+        let source = authenticate(&state, &headers)?;
+        let mut conn = state
+            .pipeline
+            .store()
+            .acquire()
+            .await
+            .map_err(|_| unavailable())?;
+        let handoffs = store::handoffs::list(
+            &mut conn,
+            Some(source.agency.as_str()),
+            q.open,
+            q.limit.clamp(1, 1000),
+        )
+        .await
+        .map_err(|_| unavailable())?;
+        Ok::<_, Problem>(axum::Json(json!({"handoffs": handoffs})).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}

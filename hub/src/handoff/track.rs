@@ -1,0 +1,674 @@
+//! Track handoffs: the pipeline step that opens, answers and closes handoffs from the events
+//! themselves, inside the input's transaction.
+//!
+//! | event | effect |
+//! |---|---|
+//! | `referral.made` | referral handoff, sender → `to_agency`; due by `respond_by` or the deadline |
+//! | `referral.accepted` | the receiver's open referral with that id: accepted |
+//! | `referral.declined` | declined; names no new owner, so escalated to the local authority now |
+//! | `referral.redirected` | redirected; a new referral handoff to the new owner |
+//! | `referral.closed` | every referral handoff with that id: closed |
+//! | `handoff.acknowledged` | the named handoff (only its receiver may answer): as its outcome says |
+//! | `school.left` to a school | transfer handoff to the agency listing that URN, else the local authority |
+//! | `school.left`, destination unknown | closure handoff to the local authority: child missing education |
+//! | `school.joined` | the open transfer to that school: accepted |
+//! | `ehc_needs_assessment.requested` | to the local authority, 6 weeks from `received_on` |
+//! | `ehc_needs_assessment.decision` | answered; `assess` opens the final-plan clock (20 weeks from the request) |
+//! | `ehc_plan.final` | plan clock closed; annual review due 12 months from `issued_on` |
+//! | `ehc_plan.review` | that review closed; the next one due 12 months on (unless ceasing) |
+//! | `ehc_plan.ceased` | the annual review closed |
+//!
+//! After any event that can end an involvement, a child with no active involvement left is
+//! handed to the local authority as a closure (and alerted; more loudly with an EHC plan or a
+//! child protection plan).
+
+use std::collections::BTreeSet;
+
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
+use sqlx::AnyConnection;
+use throughline_contracts::AgencyId;
+use throughline_contracts::event::{Event, FieldProblem};
+use throughline_contracts::kind::{
+    AssessmentDecision, Destination, EscalationReason, EventBody, HandoffOutcome, NoLeadAgency,
+    NoLeadReason, ReviewOutcome,
+};
+use uuid::Uuid;
+
+use super::{HandoffKind, notice};
+use crate::config::Validated;
+use crate::store::handoffs::{Handoff, NewHandoff, state};
+use crate::store::{self, StoreError, audit::AuditEntry};
+
+/// Why tracking stopped the input.
+pub enum TrackError {
+    Store(StoreError),
+    /// The event refers to a handoff it may not answer: the input is quarantined.
+    Reject(FieldProblem),
+}
+
+impl From<StoreError> for TrackError {
+    fn from(e: StoreError) -> Self {
+        TrackError::Store(e)
+    }
+}
+
+/// What tracking needs to know about the event being committed.
+pub struct Context<'a> {
+    pub config: &'a Validated,
+    pub child: Uuid,
+    pub identifiers: &'a [(String, String)],
+    pub event: &'a Event,
+}
+
+impl Context<'_> {
+    fn source(&self) -> &AgencyId {
+        &self.event.source.agency
+    }
+
+    fn due(&self, kind: HandoffKind, clock_start: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let h = &self.config.handoffs;
+        throughline_calendar::due(&h.deadline(kind), clock_start, &h.calendar, &[])
+    }
+}
+
+/// The start of a day named by a payload date, as the clock's start.
+fn start_of(date: NaiveDate) -> DateTime<Utc> {
+    date.and_time(NaiveTime::MIN).and_utc()
+}
+
+/// Runs the step. Returns the agencies whose queues got a notice.
+pub async fn track(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+) -> Result<BTreeSet<AgencyId>, TrackError> {
+    let mut wake = BTreeSet::new();
+    let event = cx.event;
+    let source = cx.source().as_str();
+    let la = cx.config.handoffs.local_authority.clone();
+    let mut missing_education = false;
+    match &event.body {
+        EventBody::ReferralMade(p) => {
+            let due = match p.respond_by {
+                Some(d) => Some(throughline_calendar::london::end_of_day(d)),
+                None => cx.due(HandoffKind::Referral, event.occurred_at),
+            };
+            open(
+                conn,
+                cx,
+                HandoffKind::Referral,
+                &p.referral_id,
+                source,
+                p.to_agency.as_str(),
+                event.occurred_at,
+                due,
+                None,
+            )
+            .await?;
+        }
+        EventBody::ReferralAccepted(p) => {
+            answer(
+                conn,
+                cx,
+                HandoffKind::Referral,
+                &p.referral_id,
+                state::ACCEPTED,
+                None,
+                &mut wake,
+            )
+            .await?;
+        }
+        EventBody::ReferralDeclined(p) => {
+            answer(
+                conn,
+                cx,
+                HandoffKind::Referral,
+                &p.referral_id,
+                state::DECLINED,
+                None,
+                &mut wake,
+            )
+            .await?;
+        }
+        EventBody::ReferralRedirected(p) => {
+            answer(
+                conn,
+                cx,
+                HandoffKind::Referral,
+                &p.referral_id,
+                state::REDIRECTED,
+                Some(&p.to_agency),
+                &mut wake,
+            )
+            .await?;
+        }
+        EventBody::ReferralClosed(p) => {
+            store::handoffs::close(
+                conn,
+                cx.child,
+                HandoffKind::Referral.as_str(),
+                Some(p.referral_id.as_str()),
+                event.received_at,
+            )
+            .await?;
+        }
+        EventBody::HandoffAcknowledged(p) => {
+            let handoff = store::handoffs::get(conn, p.handoff_id).await?;
+            let Some(h) = handoff.filter(|h| h.child_id == cx.child && h.to_agency == source)
+            else {
+                return Err(TrackError::Reject(FieldProblem::new(
+                    "payload.handoff_id",
+                    "no handoff with this id about this child is addressed to this agency",
+                )));
+            };
+            if !state::is_open(&h.state) {
+                return Err(TrackError::Reject(FieldProblem::new(
+                    "payload.handoff_id",
+                    format!("this handoff was already answered ({})", h.state),
+                )));
+            }
+            let answered = match p.outcome {
+                HandoffOutcome::Accepted => state::ACCEPTED,
+                HandoffOutcome::Declined => state::DECLINED,
+                HandoffOutcome::Redirected => state::REDIRECTED,
+            };
+            let new_owner = match p.outcome {
+                HandoffOutcome::Accepted => None,
+                _ => p.new_owner.as_ref(),
+            };
+            settle(conn, cx, &h, answered, new_owner, &mut wake).await?;
+        }
+        EventBody::SchoolLeft(p) => match &p.destination {
+            Destination::School { school_urn } => {
+                let to = cx
+                    .config
+                    .agency_for_school(school_urn)
+                    .map(|a| a.id.clone())
+                    .or(la.clone());
+                if let Some(to) = to {
+                    let due = cx.due(HandoffKind::Transfer, start_of(p.left_on));
+                    open(
+                        conn,
+                        cx,
+                        HandoffKind::Transfer,
+                        school_urn,
+                        source,
+                        to.as_str(),
+                        start_of(p.left_on),
+                        due,
+                        None,
+                    )
+                    .await?;
+                }
+            }
+            Destination::Unknown => missing_education = true,
+            _ => {}
+        },
+        EventBody::SchoolJoined(p) => {
+            answer(
+                conn,
+                cx,
+                HandoffKind::Transfer,
+                &p.school_urn,
+                state::ACCEPTED,
+                None,
+                &mut wake,
+            )
+            .await?;
+        }
+        EventBody::EhcNeedsAssessmentRequested(p) => {
+            if let Some(la) = &la {
+                let start = start_of(p.received_on);
+                let due = cx.due(HandoffKind::EhcNeedsAssessment, start);
+                open(
+                    conn,
+                    cx,
+                    HandoffKind::EhcNeedsAssessment,
+                    &p.request_id,
+                    source,
+                    la.as_str(),
+                    start,
+                    due,
+                    None,
+                )
+                .await?;
+            }
+        }
+        EventBody::EhcNeedsAssessmentDecision(p) => {
+            let request = store::handoffs::find_open(
+                conn,
+                cx.child,
+                HandoffKind::EhcNeedsAssessment.as_str(),
+                &p.request_id,
+                None,
+            )
+            .await?;
+            if let Some(h) = request {
+                let outcome = match p.decision {
+                    AssessmentDecision::Assess => state::ACCEPTED,
+                    // A refusal is a decision, with appeal rights: the clock is met, not escalated.
+                    AssessmentDecision::Refuse => state::CLOSED,
+                };
+                store::handoffs::acknowledge(
+                    conn,
+                    h.id,
+                    outcome,
+                    event.id,
+                    None,
+                    event.received_at,
+                )
+                .await?;
+                if p.decision == AssessmentDecision::Assess {
+                    let due = cx.due(HandoffKind::EhcPlan, h.clock_start);
+                    open(
+                        conn,
+                        cx,
+                        HandoffKind::EhcPlan,
+                        &p.request_id,
+                        &h.to_agency,
+                        &h.to_agency,
+                        h.clock_start,
+                        due,
+                        Some(h.id),
+                    )
+                    .await?;
+                }
+            }
+        }
+        EventBody::EhcPlanFinal(p) => {
+            store::handoffs::close(
+                conn,
+                cx.child,
+                HandoffKind::EhcPlan.as_str(),
+                None,
+                event.received_at,
+            )
+            .await?;
+            store::identity::set_plans(conn, cx.child, Some(true), None).await?;
+            annual_review(conn, cx, &p.plan_id, p.issued_on).await?;
+        }
+        EventBody::EhcPlanReview(p) => {
+            store::handoffs::close(
+                conn,
+                cx.child,
+                HandoffKind::AnnualReview.as_str(),
+                Some(p.plan_id.as_str()),
+                event.received_at,
+            )
+            .await?;
+            if p.outcome != ReviewOutcome::Cease {
+                annual_review(conn, cx, &p.plan_id, p.reviewed_on).await?;
+            }
+        }
+        EventBody::EhcPlanCeased(p) => {
+            store::handoffs::close(
+                conn,
+                cx.child,
+                HandoffKind::AnnualReview.as_str(),
+                Some(p.plan_id.as_str()),
+                event.received_at,
+            )
+            .await?;
+            store::identity::set_plans(conn, cx.child, Some(false), None).await?;
+        }
+        EventBody::SocialCareChildProtectionPlanStarted(_) => {
+            store::identity::set_plans(conn, cx.child, None, Some(true)).await?;
+        }
+        EventBody::SocialCareChildProtectionPlanEnded(_) => {
+            store::identity::set_plans(conn, cx.child, None, Some(false)).await?;
+        }
+        _ => {}
+    }
+    if missing_education {
+        closure(conn, cx, NoLeadReason::MissingEducation, &mut wake).await?;
+    } else if can_end_involvement(&event.body)
+        && store::involvements::active(conn, cx.child)
+            .await?
+            .is_empty()
+    {
+        closure(conn, cx, NoLeadReason::LastInvolvementEnded, &mut wake).await?;
+    }
+    Ok(wake)
+}
+
+fn can_end_involvement(body: &EventBody) -> bool {
+    matches!(
+        body,
+        EventBody::ReferralDeclined(_)
+            | EventBody::ReferralRedirected(_)
+            | EventBody::EpisodeOfCareClosed(_)
+            | EventBody::SocialCareCaseClosed(_)
+            | EventBody::SchoolLeft(_)
+            | EventBody::InvolvementEnded(_)
+            | EventBody::HandoffAcknowledged(_)
+    )
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn open(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    kind: HandoffKind,
+    reference: &str,
+    from: &str,
+    to: &str,
+    clock_start: DateTime<Utc>,
+    due_at: Option<DateTime<Utc>>,
+    parent_id: Option<Uuid>,
+) -> Result<Uuid, StoreError> {
+    let id = Uuid::now_v7();
+    let h = &cx.config.handoffs;
+    let next_check_at = due_at.and_then(|due| {
+        h.escalation
+            .first()
+            .and_then(|s| throughline_calendar::due(&s.after, due, &h.calendar, &[]))
+    });
+    store::handoffs::insert(
+        conn,
+        &NewHandoff {
+            id,
+            kind: kind.as_str(),
+            reference,
+            child_id: cx.child,
+            from_agency: from,
+            to_agency: to,
+            event_id: cx.event.id,
+            clock_start,
+            due_at,
+            next_check_at,
+            made_at: cx.event.received_at,
+            parent_id,
+        },
+    )
+    .await?;
+    // The receiver is involved from now on: it hears what happens next, and a child handed to
+    // it is not a child without a lead.
+    store::involvements::start(conn, cx.child, to, &cx.event.id.to_string()).await?;
+    audit(
+        conn,
+        cx,
+        "handoff.made",
+        to,
+        format!("{kind} handoff {id} from `{from}` to `{to}`"),
+    )
+    .await?;
+    Ok(id)
+}
+
+async fn audit(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    action: &str,
+    agency: &str,
+    detail: String,
+) -> Result<(), StoreError> {
+    store::audit::append(
+        conn,
+        &AuditEntry {
+            actor: "hub".into(),
+            action: action.into(),
+            event_id: Some(cx.event.id),
+            agency: Some(agency.to_owned()),
+            detail: Some(detail),
+            ..Default::default()
+        },
+    )
+    .await
+}
+
+/// Answers the open handoff of `kind` and `reference` addressed to the event's sender, if there
+/// is one (an answer to a handoff the hub never saw is routed, not tracked).
+#[allow(clippy::too_many_arguments)]
+async fn answer(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    kind: HandoffKind,
+    reference: &str,
+    outcome: &str,
+    new_owner: Option<&AgencyId>,
+    wake: &mut BTreeSet<AgencyId>,
+) -> Result<(), StoreError> {
+    let open = store::handoffs::find_open(
+        conn,
+        cx.child,
+        kind.as_str(),
+        reference,
+        Some(cx.source().as_str()),
+    )
+    .await?;
+    if let Some(h) = open {
+        settle(conn, cx, &h, outcome, new_owner, wake).await?;
+    }
+    Ok(())
+}
+
+/// Records the receiver's answer. A decline or redirect passes the handoff on to the new owner
+/// when one is named, and escalates to the local authority at once when none is.
+async fn settle(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    h: &Handoff,
+    outcome: &str,
+    new_owner: Option<&AgencyId>,
+    wake: &mut BTreeSet<AgencyId>,
+) -> Result<(), StoreError> {
+    let at = cx.event.received_at;
+    store::handoffs::acknowledge(
+        conn,
+        h.id,
+        outcome,
+        cx.event.id,
+        new_owner.map(AgencyId::as_str),
+        at,
+    )
+    .await?;
+    audit(
+        conn,
+        cx,
+        "handoff.acknowledged",
+        &h.to_agency,
+        format!("{} handoff {}: {outcome}", h.kind, h.id),
+    )
+    .await?;
+    if outcome == state::ACCEPTED {
+        return Ok(());
+    }
+    match new_owner {
+        Some(owner) => {
+            let kind = h
+                .kind
+                .parse::<HandoffKind>()
+                .unwrap_or(HandoffKind::Referral);
+            let due = cx.due(kind, cx.event.occurred_at);
+            open(
+                conn,
+                cx,
+                kind,
+                &h.reference,
+                &h.to_agency,
+                owner.as_str(),
+                cx.event.occurred_at,
+                due,
+                Some(h.id),
+            )
+            .await?;
+        }
+        None => {
+            let reason = if outcome == state::DECLINED {
+                EscalationReason::DeclinedWithoutNewOwner
+            } else {
+                EscalationReason::RedirectedWithoutNewOwner
+            };
+            escalate_now(conn, cx, h, reason, wake).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Step 0 of a handoff's escalations: sent at once, to the local authority (or, without one,
+/// to operators only), because nobody holds the child's need any more.
+async fn escalate_now(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    h: &Handoff,
+    reason: EscalationReason,
+    wake: &mut BTreeSet<AgencyId>,
+) -> Result<(), StoreError> {
+    let at = cx.event.received_at;
+    let recipient = cx.config.handoffs.local_authority.clone();
+    let recipient_name = recipient.as_ref().map_or("operators", AgencyId::as_str);
+    let reason_name = serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_owned))
+        .unwrap_or_default();
+    if !store::handoffs::claim_step(conn, h.id, 0, recipient_name, &reason_name, at, at).await? {
+        return Ok(());
+    }
+    store::alerts::raise(
+        conn,
+        &format!("handoff_escalated:{}", h.to_agency),
+        "handoff_escalated",
+        Some(&h.to_agency),
+        &format!(
+            "a {} handoff to `{}` was {} with no new owner",
+            h.kind,
+            h.to_agency,
+            if reason == EscalationReason::DeclinedWithoutNewOwner {
+                "declined"
+            } else {
+                "redirected"
+            }
+        ),
+    )
+    .await?;
+    store::handoffs::mark_escalated(conn, h.id, at).await?;
+    if let Some(la) = recipient {
+        let body = EventBody::HandoffEscalated(super::scheduler::notice_payload(h, reason, 0));
+        let sent = notice::send(
+            conn,
+            cx.config,
+            cx.child,
+            cx.identifiers,
+            body,
+            &la,
+            at,
+            Some(cx.event.id),
+        )
+        .await?;
+        if sent.queued {
+            wake.insert(la);
+        }
+    }
+    Ok(())
+}
+
+async fn annual_review(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    plan_id: &str,
+    on: NaiveDate,
+) -> Result<(), StoreError> {
+    let la = cx.config.handoffs.local_authority.clone();
+    let owner = la
+        .as_ref()
+        .map_or(cx.source().as_str(), AgencyId::as_str)
+        .to_owned();
+    let start = start_of(on);
+    let due = cx.due(HandoffKind::AnnualReview, start);
+    open(
+        conn,
+        cx,
+        HandoffKind::AnnualReview,
+        plan_id,
+        &owner,
+        &owner,
+        start,
+        due,
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+/// The child has no lead agency (or is missing education): hand them to the local authority,
+/// and tell operators. With an EHC plan or a child protection plan this is a statutory concern
+/// and gets its own alert.
+async fn closure(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    reason: NoLeadReason,
+    wake: &mut BTreeSet<AgencyId>,
+) -> Result<(), StoreError> {
+    let (ehc_plan, cp_plan) = store::identity::plans(conn, cx.child).await?;
+    let source = cx.source().as_str().to_owned();
+    let what = match reason {
+        NoLeadReason::MissingEducation => "left school with no known destination",
+        NoLeadReason::LastInvolvementEnded => "has no agency involved any more",
+    };
+    store::alerts::raise(
+        conn,
+        &format!("no_lead_agency:{}", cx.child),
+        "no_lead_agency",
+        None,
+        &format!("child {} {what} (last: `{source}`)", cx.child),
+    )
+    .await?;
+    if ehc_plan || cp_plan {
+        store::alerts::raise(
+            conn,
+            &format!("lead_agency_lost:{}", cx.child),
+            "lead_agency_lost",
+            None,
+            &format!(
+                "child {} has {} and {what}: a lead agency is required",
+                cx.child,
+                if ehc_plan {
+                    "an EHC plan"
+                } else {
+                    "a child protection plan"
+                }
+            ),
+        )
+        .await?;
+    }
+    let Some(la) = cx.config.handoffs.local_authority.clone() else {
+        return Ok(());
+    };
+    let reference = format!("closure:{}", cx.event.id);
+    let due = cx.due(HandoffKind::Closure, cx.event.occurred_at);
+    let id = open(
+        conn,
+        cx,
+        HandoffKind::Closure,
+        &reference,
+        &source,
+        la.as_str(),
+        cx.event.occurred_at,
+        due,
+        None,
+    )
+    .await?;
+    let body = EventBody::ChildNoLeadAgency(NoLeadAgency {
+        reason,
+        last_agency: cx.source().clone(),
+        ehc_plan,
+        child_protection_plan: cp_plan,
+        handoff_id: id,
+    });
+    let sent = notice::send(
+        conn,
+        cx.config,
+        cx.child,
+        cx.identifiers,
+        body,
+        &la,
+        cx.event.received_at,
+        Some(cx.event.id),
+    )
+    .await?;
+    // The closure's own notification is the notice: its delivery marks the handoff delivered.
+    store::handoffs::set_event(conn, id, sent.event_id).await?;
+    if sent.queued {
+        wake.insert(la);
+    }
+    Ok(())
+}
