@@ -19,6 +19,7 @@
 //! Deadlines count working days in England and Wales, or calendar weeks and months where
 //! statute does (see `throughline_calendar`).
 
+pub mod exemption;
 pub mod notice;
 pub mod scheduler;
 pub mod track;

@@ -28,6 +28,7 @@ on_both_backends!(
     a_child_left_without_any_agency_is_handed_to_the_local_authority,
     an_ehc_needs_assessment_runs_on_statutory_clocks,
     a_transfer_is_answered_by_the_destination_joining,
+    an_exemption_pauses_the_clock_and_moves_the_deadline,
 );
 
 const CONFIG: &str = r#"
@@ -658,4 +659,30 @@ async fn a_transfer_is_answered_by_the_destination_joining(store: &Store) {
     );
     // The pupil is on a roll again: no closure was needed.
     assert!(!hs.iter().any(|h| h.kind == "closure"));
+}
+
+async fn an_exemption_pauses_the_clock_and_moves_the_deadline(store: &Store) {
+    use throughline_hub::handoff::exemption::{self, Exemption, ExemptionError};
+    let p = pipeline(store);
+    refer(&p, at(MONDAY)).await;
+    let id = handoffs(store).await[0].id;
+    let camhs = throughline_contracts::AgencyId::parse("camhs").unwrap();
+    let sender = throughline_contracts::AgencyId::parse("school-a").unwrap();
+    // The sender may not stop the receiver's clock.
+    let refused = exemption::pause(&p, id, &sender, at(MONDAY), None, Exemption::ChildAway).await;
+    assert!(matches!(refused, Err(ExemptionError::NotAllowed)));
+    // An open exemption from Tuesday: no deadline, nothing escalates however late it gets.
+    let h = exemption::pause(&p, id, &camhs, at("2026-11-17T09:00:00Z"), None, Exemption::ChildAway)
+        .await
+        .unwrap();
+    assert_eq!(h.due_at, None);
+    assert_eq!(scheduler::tick(&p, at(DUE) + Duration::days(3)).await.unwrap().steps, 0);
+    // It ends on Thursday: two working days (Wednesday and Thursday) were paused, so the
+    // deadline moves from Wednesday to Friday 20 November.
+    let h = exemption::resume(&p, id, &camhs, at("2026-11-19T09:00:00Z")).await.unwrap();
+    let moved = at("2026-11-20T23:59:59.999Z");
+    assert_eq!(h.due_at, Some(moved));
+    assert_eq!(scheduler::tick(&p, moved - Duration::seconds(1)).await.unwrap().steps, 0);
+    assert_eq!(scheduler::tick(&p, moved).await.unwrap().steps, 1);
+    assert_eq!(notices(store).await, vec![pair("camhs", "handoff.reminder")]);
 }

@@ -10,6 +10,7 @@ CREATE TABLE handoffs (
     event_id         TEXT NOT NULL,   -- the event that made it
     state            TEXT NOT NULL,   -- made | delivered | accepted | declined | redirected | closed
     clock_start      BIGINT NOT NULL,
+    period           TEXT NOT NULL,   -- the deadline period, e.g. "2 working days"; pauses recompute from it
     due_at           BIGINT,          -- NULL while an exemption pauses the clock
     pauses           TEXT NOT NULL,   -- JSON array of {from, until}
     escalation_step  BIGINT NOT NULL, -- steps of the escalation chain sent so far

@@ -10,6 +10,7 @@ use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::json;
 use throughline_contracts::AgencyId;
@@ -19,6 +20,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::ingest::{authenticate, submit};
 use super::problem::Problem;
+use crate::handoff::exemption::{self, Exemption, ExemptionError};
 use crate::pipeline::route;
 use crate::store::{self, handoffs::Handoff};
 
@@ -127,6 +129,110 @@ pub async fn acknowledge(
         });
         let body = Bytes::from(serde_json::to_vec(&submission).unwrap_or_default());
         Ok(submit(&state, source, &headers, body, "canonical-json").await)
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The body of `POST /v1/handoffs/{id}/exemption`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExemptionRequest {
+    reason: Exemption,
+    #[serde(default)]
+    from: Option<DateTime<Utc>>,
+    #[serde(default)]
+    until: Option<DateTime<Utc>>,
+}
+
+/// The body of `POST /v1/handoffs/{id}/exemption/end`.
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ExemptionEnd {
+    #[serde(default)]
+    at: Option<DateTime<Utc>>,
+}
+
+#[allow(clippy::result_large_err)]
+fn parse_body<T: serde::de::DeserializeOwned + Default>(
+    body: &Bytes,
+    expected: &str,
+) -> Result<T, Problem> {
+    if body.is_empty() {
+        return Ok(T::default());
+    }
+    parse_required(body, expected)
+}
+
+#[allow(clippy::result_large_err)]
+fn parse_required<T: serde::de::DeserializeOwned>(body: &Bytes, expected: &str) -> Result<T, Problem> {
+    serde_json::from_slice(body).map_err(|e| {
+        let mut p = Problem::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-body",
+            "Request body rejected",
+            format!("the body must be {expected}"),
+        );
+        p.errors = vec![throughline_contracts::event::FieldProblem::new(
+            "body",
+            e.to_string(),
+        )];
+        p
+    })
+}
+
+fn exemption_problem(e: ExemptionError) -> Problem {
+    let status = match e {
+        ExemptionError::NotFound => return not_found(),
+        ExemptionError::NotAllowed => StatusCode::FORBIDDEN,
+        ExemptionError::Store(_) => return unavailable(),
+        _ => StatusCode::CONFLICT,
+    };
+    Problem::new(status, "exemption-refused", "Exemption refused", e.to_string())
+}
+
+pub async fn start_exemption(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let source = authenticate(&state, &headers)?;
+        let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+        let req: ExemptionRequest = parse_required(
+            &body,
+            "{\"reason\": \"child_away\" | \"exceptional_circumstances\" | \"institution_closed\" | \"missed_appointment\" | \"other\", \"from\"?: time, \"until\"?: time}",
+        )?;
+        let from = req.from.unwrap_or_else(Utc::now);
+        let h = exemption::pause(&state.pipeline, id, &source.agency, from, req.until, req.reason)
+            .await
+            .map_err(exemption_problem)?;
+        Ok::<_, Problem>(axum::Json(h).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+pub async fn end_exemption(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let result = async {
+        let source = authenticate(&state, &headers)?;
+        let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
+        let req: ExemptionEnd = parse_body(&body, "{\"at\"?: time}")?;
+        let h = exemption::resume(
+            &state.pipeline,
+            id,
+            &source.agency,
+            req.at.unwrap_or_else(Utc::now),
+        )
+        .await
+        .map_err(exemption_problem)?;
+        Ok::<_, Problem>(axum::Json(h).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

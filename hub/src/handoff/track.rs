@@ -32,6 +32,7 @@ use throughline_contracts::kind::{
     AssessmentDecision, Destination, EscalationReason, EventBody, HandoffOutcome, NoLeadAgency,
     NoLeadReason, ReviewOutcome,
 };
+use throughline_calendar::Period;
 use uuid::Uuid;
 
 use super::{HandoffKind, notice};
@@ -65,9 +66,8 @@ impl Context<'_> {
         &self.event.source.agency
     }
 
-    fn due(&self, kind: HandoffKind, clock_start: DateTime<Utc>) -> Option<DateTime<Utc>> {
-        let h = &self.config.handoffs;
-        throughline_calendar::due(&h.deadline(kind), clock_start, &h.calendar, &[])
+    fn period(&self, kind: HandoffKind) -> Period {
+        self.config.handoffs.deadline(kind)
     }
 }
 
@@ -88,9 +88,13 @@ pub async fn track(
     let mut missing_education = false;
     match &event.body {
         EventBody::ReferralMade(p) => {
-            let due = match p.respond_by {
-                Some(d) => Some(throughline_calendar::london::end_of_day(d)),
-                None => cx.due(HandoffKind::Referral, event.occurred_at),
+            // A referral naming its own date is due then: as calendar days from the clock.
+            let period = match p.respond_by {
+                Some(d) => {
+                    let start = throughline_calendar::london::civil_date(event.occurred_at);
+                    Period::Days((d - start).num_days().max(0) as u32)
+                }
+                None => cx.period(HandoffKind::Referral),
             };
             open(
                 conn,
@@ -100,7 +104,7 @@ pub async fn track(
                 source,
                 p.to_agency.as_str(),
                 event.occurred_at,
-                due,
+                period,
                 None,
             )
             .await?;
@@ -185,7 +189,7 @@ pub async fn track(
                     .map(|a| a.id.clone())
                     .or(la.clone());
                 if let Some(to) = to {
-                    let due = cx.due(HandoffKind::Transfer, start_of(p.left_on));
+                    let period = cx.period(HandoffKind::Transfer);
                     open(
                         conn,
                         cx,
@@ -194,7 +198,7 @@ pub async fn track(
                         source,
                         to.as_str(),
                         start_of(p.left_on),
-                        due,
+                        period,
                         None,
                     )
                     .await?;
@@ -218,7 +222,7 @@ pub async fn track(
         EventBody::EhcNeedsAssessmentRequested(p) => {
             if let Some(la) = &la {
                 let start = start_of(p.received_on);
-                let due = cx.due(HandoffKind::EhcNeedsAssessment, start);
+                let period = cx.period(HandoffKind::EhcNeedsAssessment);
                 open(
                     conn,
                     cx,
@@ -227,7 +231,7 @@ pub async fn track(
                     source,
                     la.as_str(),
                     start,
-                    due,
+                    period,
                     None,
                 )
                 .await?;
@@ -258,7 +262,7 @@ pub async fn track(
                 )
                 .await?;
                 if p.decision == AssessmentDecision::Assess {
-                    let due = cx.due(HandoffKind::EhcPlan, h.clock_start);
+                    let period = cx.period(HandoffKind::EhcPlan);
                     open(
                         conn,
                         cx,
@@ -267,7 +271,7 @@ pub async fn track(
                         &h.to_agency,
                         &h.to_agency,
                         h.clock_start,
-                        due,
+                        period,
                         Some(h.id),
                     )
                     .await?;
@@ -352,11 +356,12 @@ async fn open(
     from: &str,
     to: &str,
     clock_start: DateTime<Utc>,
-    due_at: Option<DateTime<Utc>>,
+    period: Period,
     parent_id: Option<Uuid>,
 ) -> Result<Uuid, StoreError> {
     let id = Uuid::now_v7();
     let h = &cx.config.handoffs;
+    let due_at = throughline_calendar::due(&period, clock_start, &h.calendar, &[]);
     let next_check_at = due_at.and_then(|due| {
         h.escalation
             .first()
@@ -373,6 +378,7 @@ async fn open(
             to_agency: to,
             event_id: cx.event.id,
             clock_start,
+            period: period.to_string(),
             due_at,
             next_check_at,
             made_at: cx.event.received_at,
@@ -478,7 +484,7 @@ async fn settle(
                 .kind
                 .parse::<HandoffKind>()
                 .unwrap_or(HandoffKind::Referral);
-            let due = cx.due(kind, cx.event.occurred_at);
+            let period = cx.period(kind);
             open(
                 conn,
                 cx,
@@ -487,7 +493,7 @@ async fn settle(
                 &h.to_agency,
                 owner.as_str(),
                 cx.event.occurred_at,
-                due,
+                period,
                 Some(h.id),
             )
             .await?;
@@ -573,7 +579,7 @@ async fn annual_review(
         .map_or(cx.source().as_str(), AgencyId::as_str)
         .to_owned();
     let start = start_of(on);
-    let due = cx.due(HandoffKind::AnnualReview, start);
+    let period = cx.period(HandoffKind::AnnualReview);
     open(
         conn,
         cx,
@@ -582,7 +588,7 @@ async fn annual_review(
         &owner,
         &owner,
         start,
-        due,
+        period,
         None,
     )
     .await?;
@@ -634,7 +640,7 @@ async fn closure(
         return Ok(());
     };
     let reference = format!("closure:{}", cx.event.id);
-    let due = cx.due(HandoffKind::Closure, cx.event.occurred_at);
+    let period = cx.period(HandoffKind::Closure);
     let id = open(
         conn,
         cx,
@@ -643,7 +649,7 @@ async fn closure(
         &source,
         la.as_str(),
         cx.event.occurred_at,
-        due,
+        period,
         None,
     )
     .await?;

@@ -40,6 +40,8 @@ pub struct Handoff {
     pub event_id: Uuid,
     pub state: String,
     pub clock_start: DateTime<Utc>,
+    /// The deadline period, from which a pause recomputes the deadline.
+    pub period: String,
     pub due_at: Option<DateTime<Utc>>,
     pub pauses: Vec<Pause>,
     pub escalation_step: i64,
@@ -63,6 +65,7 @@ pub struct NewHandoff<'a> {
     pub to_agency: &'a str,
     pub event_id: Uuid,
     pub clock_start: DateTime<Utc>,
+    pub period: String,
     pub due_at: Option<DateTime<Utc>>,
     /// When the first escalation step falls due.
     pub next_check_at: Option<DateTime<Utc>>,
@@ -71,7 +74,7 @@ pub struct NewHandoff<'a> {
 }
 
 const COLUMNS: &str = "id, kind, reference, child_id, from_agency, to_agency, event_id, state, clock_start, \
-    due_at, pauses, escalation_step, next_check_at, made_at, delivered_at, acknowledged_at, acknowledged_by, \
+    period, due_at, pauses, escalation_step, next_check_at, made_at, delivered_at, acknowledged_at, acknowledged_by, \
     new_owner, escalated_at, parent_id";
 
 fn uuid(s: &str, what: &str) -> Result<Uuid> {
@@ -93,6 +96,7 @@ fn row_to_handoff(r: &sqlx::any::AnyRow) -> Result<Handoff> {
         event_id: uuid(&r.try_get::<String, _>("event_id")?, "event_id")?,
         state: r.try_get("state")?,
         clock_start: from_ms(r.try_get("clock_start")?),
+        period: r.try_get("period")?,
         due_at: ms("due_at")?,
         pauses: serde_json::from_str(&pauses)
             .map_err(|e| StoreError::Corrupt(format!("handoffs.pauses: {e}")))?,
@@ -115,8 +119,8 @@ fn row_to_handoff(r: &sqlx::any::AnyRow) -> Result<Handoff> {
 pub async fn insert(conn: &mut AnyConnection, h: &NewHandoff<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO handoffs (id, kind, reference, child_id, from_agency, to_agency, event_id, state, clock_start,
-            due_at, pauses, escalation_step, next_check_at, made_at, parent_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'made', $8, $9, '[]', 0, $10, $11, $12)",
+            period, due_at, pauses, escalation_step, next_check_at, made_at, parent_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'made', $8, $9, $10, '[]', 0, $11, $12, $13)",
     )
     .bind(h.id.to_string())
     .bind(h.kind)
@@ -126,6 +130,7 @@ pub async fn insert(conn: &mut AnyConnection, h: &NewHandoff<'_>) -> Result<()> 
     .bind(h.to_agency)
     .bind(h.event_id.to_string())
     .bind(to_ms(h.clock_start))
+    .bind(h.period.clone())
     .bind(h.due_at.map(to_ms))
     .bind(h.next_check_at.map(to_ms))
     .bind(to_ms(h.made_at))
