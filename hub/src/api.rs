@@ -29,8 +29,14 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/handoffs", get(handoffs::list))
         .route("/v1/handoffs/{id}", get(handoffs::get))
         .route("/v1/handoffs/{id}/acknowledge", post(handoffs::acknowledge))
-        .route("/v1/handoffs/{id}/exemption", post(handoffs::start_exemption))
-        .route("/v1/handoffs/{id}/exemption/end", post(handoffs::end_exemption))
+        .route(
+            "/v1/handoffs/{id}/exemption",
+            post(handoffs::start_exemption),
+        )
+        .route(
+            "/v1/handoffs/{id}/exemption/end",
+            post(handoffs::end_exemption),
+        )
         .route("/v1/children/{id}/timeline", get(children::timeline))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))

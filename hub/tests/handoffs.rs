@@ -672,17 +672,41 @@ async fn an_exemption_pauses_the_clock_and_moves_the_deadline(store: &Store) {
     let refused = exemption::pause(&p, id, &sender, at(MONDAY), None, Exemption::ChildAway).await;
     assert!(matches!(refused, Err(ExemptionError::NotAllowed)));
     // An open exemption from Tuesday: no deadline, nothing escalates however late it gets.
-    let h = exemption::pause(&p, id, &camhs, at("2026-11-17T09:00:00Z"), None, Exemption::ChildAway)
-        .await
-        .unwrap();
+    let h = exemption::pause(
+        &p,
+        id,
+        &camhs,
+        at("2026-11-17T09:00:00Z"),
+        None,
+        Exemption::ChildAway,
+    )
+    .await
+    .unwrap();
     assert_eq!(h.due_at, None);
-    assert_eq!(scheduler::tick(&p, at(DUE) + Duration::days(3)).await.unwrap().steps, 0);
+    assert_eq!(
+        scheduler::tick(&p, at(DUE) + Duration::days(3))
+            .await
+            .unwrap()
+            .steps,
+        0
+    );
     // It ends on Thursday: two working days (Wednesday and Thursday) were paused, so the
     // deadline moves from Wednesday to Friday 20 November.
-    let h = exemption::resume(&p, id, &camhs, at("2026-11-19T09:00:00Z")).await.unwrap();
+    let h = exemption::resume(&p, id, &camhs, at("2026-11-19T09:00:00Z"))
+        .await
+        .unwrap();
     let moved = at("2026-11-20T23:59:59.999Z");
     assert_eq!(h.due_at, Some(moved));
-    assert_eq!(scheduler::tick(&p, moved - Duration::seconds(1)).await.unwrap().steps, 0);
+    assert_eq!(
+        scheduler::tick(&p, moved - Duration::seconds(1))
+            .await
+            .unwrap()
+            .steps,
+        0
+    );
     assert_eq!(scheduler::tick(&p, moved).await.unwrap().steps, 1);
-    assert_eq!(notices(store).await, vec![pair("camhs", "handoff.reminder")]);
+    assert_eq!(
+        notices(store).await,
+        vec![pair("camhs", "handoff.reminder")]
+    );
 }

@@ -421,6 +421,18 @@ impl Hub {
         (status, v)
     }
 
+    pub async fn get(&self, key: &str, path: &str) -> (u16, Value) {
+        let r = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .bearer_auth(key)
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
     /// Posts a canonical event and returns its id, asserting it was accepted.
     pub async fn submit(&self, key: &str, event: &Value) -> String {
         let (status, body) = self.post(key, "/v1/events", event).await;

@@ -165,7 +165,10 @@ fn parse_body<T: serde::de::DeserializeOwned + Default>(
 }
 
 #[allow(clippy::result_large_err)]
-fn parse_required<T: serde::de::DeserializeOwned>(body: &Bytes, expected: &str) -> Result<T, Problem> {
+fn parse_required<T: serde::de::DeserializeOwned>(
+    body: &Bytes,
+    expected: &str,
+) -> Result<T, Problem> {
     serde_json::from_slice(body).map_err(|e| {
         let mut p = Problem::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -188,7 +191,12 @@ fn exemption_problem(e: ExemptionError) -> Problem {
         ExemptionError::Store(_) => return unavailable(),
         _ => StatusCode::CONFLICT,
     };
-    Problem::new(status, "exemption-refused", "Exemption refused", e.to_string())
+    Problem::new(
+        status,
+        "exemption-refused",
+        "Exemption refused",
+        e.to_string(),
+    )
 }
 
 pub async fn start_exemption(

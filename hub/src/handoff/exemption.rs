@@ -77,13 +77,20 @@ pub async fn pause(
     if until.is_some_and(|u| u <= from) {
         return Err(ExemptionError::Backwards);
     }
-    change(pipeline, id, by, "handoff.clock_paused", reason.as_str(), |pauses| {
-        if pauses.iter().any(|p| p.until.is_none()) {
-            return Err(ExemptionError::AlreadyPaused);
-        }
-        pauses.push(Pause { from, until });
-        Ok(())
-    })
+    change(
+        pipeline,
+        id,
+        by,
+        "handoff.clock_paused",
+        reason.as_str(),
+        |pauses| {
+            if pauses.iter().any(|p| p.until.is_none()) {
+                return Err(ExemptionError::AlreadyPaused);
+            }
+            pauses.push(Pause { from, until });
+            Ok(())
+        },
+    )
     .await
 }
 
@@ -155,8 +162,7 @@ async fn change(
                 "{} handoff {}: deadline now {}{}",
                 h.kind,
                 h.id,
-                h.due_at
-                    .map_or("paused".to_owned(), |d| d.to_rfc3339()),
+                h.due_at.map_or("paused".to_owned(), |d| d.to_rfc3339()),
                 if reason.is_empty() {
                     String::new()
                 } else {

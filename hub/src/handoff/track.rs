@@ -26,13 +26,13 @@ use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::AnyConnection;
+use throughline_calendar::Period;
 use throughline_contracts::AgencyId;
 use throughline_contracts::event::{Event, FieldProblem};
 use throughline_contracts::kind::{
     AssessmentDecision, Destination, EscalationReason, EventBody, HandoffOutcome, NoLeadAgency,
     NoLeadReason, ReviewOutcome,
 };
-use throughline_calendar::Period;
 use uuid::Uuid;
 
 use super::{HandoffKind, notice};
