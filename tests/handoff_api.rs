@@ -155,6 +155,17 @@ async fn the_receiver_acknowledges_through_the_api_and_nobody_else_may() {
     assert_eq!(handoff["to_agency"], "camhs-north");
     let id = handoff["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/handoffs/{id}/acknowledge");
+    // CAMHS's webhook answered 2xx: the transport acknowledged the handoff.
+    let mut state = String::new();
+    for _ in 0..100 {
+        let (_, h) = s.hub.get(CAMHS_KEY, &format!("/v1/handoffs/{id}")).await;
+        state = h["state"].as_str().unwrap_or_default().to_owned();
+        if state == "delivered" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(state, "delivered");
 
     // The sender may not answer its own referral; an agency with no part in it cannot see it.
     let (status, problem) = s
@@ -188,6 +199,27 @@ async fn the_receiver_acknowledges_through_the_api_and_nobody_else_may() {
         })
     })
     .await;
+    // The answer was recorded naming the child only by what CAMHS may see: its NHS number.
+    let child = s.camhs.delivered()[0].body["child_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (_, timeline) = s
+        .hub
+        .get(CAMHS_KEY, &format!("/v1/children/{child}/timeline"))
+        .await;
+    let answer = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["kind"] == "handoff.acknowledged")
+        .expect("the acknowledgement is in CAMHS's timeline")
+        .clone();
+    assert_eq!(answer["subject"]["identifiers"]["nhs_number"], NHS);
+    assert!(
+        answer["subject"]["identifiers"].get("upn").is_none(),
+        "{answer}"
+    );
     // Answered twice: refused and kept in quarantine, never silently applied.
     let (status, _) = s
         .hub

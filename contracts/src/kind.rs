@@ -513,7 +513,8 @@ pub struct HandoffNotice {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub due_at: Option<DateTime<Utc>>,
     pub reason: EscalationReason,
-    /// Which step of the escalation chain this is, from 1.
+    /// Which step of the escalation chain this is, from 1; 0 for an escalation sent at once
+    /// (a decline or redirect naming no new owner).
     pub step: u32,
 }
 

@@ -29,6 +29,7 @@ on_both_backends!(
     an_ehc_needs_assessment_runs_on_statutory_clocks,
     a_transfer_is_answered_by_the_destination_joining,
     an_exemption_pauses_the_clock_and_moves_the_deadline,
+    a_child_handed_to_the_local_authority_once_can_be_orphaned_again,
 );
 
 const CONFIG: &str = r#"
@@ -709,4 +710,56 @@ async fn an_exemption_pauses_the_clock_and_moves_the_deadline(store: &Store) {
         notices(store).await,
         vec![pair("camhs", "handoff.reminder")]
     );
+}
+
+async fn a_child_handed_to_the_local_authority_once_can_be_orphaned_again(store: &Store) {
+    let p = pipeline(store);
+    let closures = |hs: &[Handoff]| hs.iter().filter(|h| h.kind == "closure").count();
+    for (n, day) in ["2026-11-02", "2026-11-09"].iter().enumerate() {
+        let start = at(&format!("{day}T09:00:00Z"));
+        committed(
+            submit(
+                &p,
+                "camhs",
+                start,
+                nhs(),
+                "episode_of_care.opened",
+                json!({"episode_id": format!("E{n}"), "service": "camhs", "on": day}),
+            )
+            .await,
+        );
+        committed(
+            submit(
+                &p,
+                "camhs",
+                start + Duration::days(2),
+                nhs(),
+                "episode_of_care.closed",
+                json!({"episode_id": format!("E{n}"), "service": "camhs", "on": day}),
+            )
+            .await,
+        );
+        let hs = handoffs(store).await;
+        assert_eq!(
+            closures(&hs),
+            n + 1,
+            "closure {n} was handed to the local authority"
+        );
+        let open = hs
+            .iter()
+            .find(|h| h.kind == "closure" && h.state == "made")
+            .unwrap();
+        // The local authority picks the child up; it is now involved, but is not a lead.
+        committed(
+            submit(
+                &p,
+                "la-send",
+                start + Duration::days(3),
+                nhs(),
+                "handoff.acknowledged",
+                json!({"handoff_id": open.id, "outcome": "accepted"}),
+            )
+            .await,
+        );
+    }
 }

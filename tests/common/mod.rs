@@ -3,7 +3,7 @@
 //!
 //! Receivers are real HTTP servers on loopback (axum), scripted per test: answer 200, answer a
 //! given status, hang, or answer slowly. Nothing here mocks the hub.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub mod brokers;
 pub mod nhs;

@@ -3,8 +3,10 @@
 //! Only an agency that is or was involved with the child gets an answer (any other gets 404, so
 //! child ids cannot be probed). Events the agency sent itself are shown whole; any other event
 //! is shown only if a sharing agreement in force covers its kind for this agency, projected to
-//! that agreement's fields, exactly as a notification would be. Deliveries are the agency's
-//! own, handoffs those it sent or received. Each view is audited as a disclosure.
+//! that agreement's fields as a notification would be (routes, which decide who is *sent*
+//! what, do not narrow what an involved agency may *look up*). The hub's own notices are shown
+//! only to the agency they were addressed to. Deliveries are the agency's own, handoffs those
+//! it sent or received. Each view is audited as a disclosure.
 
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
@@ -45,9 +47,19 @@ pub async fn timeline(
             }
             let identifiers = store::identity::identifiers_of(&mut tx, child).await?;
             let today = chrono::Utc::now().date_naive();
+            let deliveries =
+                store::deliveries::for_child_and_agency(&mut tx, child, agency).await?;
+            let sent_here: std::collections::BTreeSet<&str> =
+                deliveries.iter().map(|d| d.event_id.as_str()).collect();
             let mut events = Vec::new();
             let mut disclosed = std::collections::BTreeSet::new();
             for event in store::events::for_child(&mut tx, child).await? {
+                // The hub's notices are addressed: each agency sees only its own.
+                if event.source.agency.as_str() == crate::handoff::notice::HUB_AGENCY
+                    && !sent_here.contains(event.id.to_string().as_str())
+                {
+                    continue;
+                }
                 let kind = event.kind();
                 let body = serde_json::to_value(&event.body).unwrap_or_default();
                 let payload = body.get("payload").cloned().unwrap_or_default();
@@ -81,8 +93,6 @@ pub async fn timeline(
                 disclosed.extend(projected.disclosed);
                 events.push(entry(projected.payload, projected.subject));
             }
-            let deliveries =
-                store::deliveries::for_child_and_agency(&mut tx, child, agency).await?;
             let handoffs: Vec<_> = store::handoffs::for_child(&mut tx, child)
                 .await?
                 .into_iter()

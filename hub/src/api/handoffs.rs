@@ -22,6 +22,7 @@ use super::ingest::{authenticate, submit};
 use super::problem::Problem;
 use crate::handoff::exemption::{self, Exemption, ExemptionError};
 use crate::pipeline::route;
+use crate::projection::project;
 use crate::store::{self, handoffs::Handoff};
 
 /// The body of `POST /v1/handoffs/{id}/acknowledge`.
@@ -112,6 +113,28 @@ pub async fn acknowledge(
                 .await
                 .map_err(|_| unavailable())?
         };
+        // The answer names the child by the identifiers this agency may see under its sharing
+        // agreements, never by more: the event is recorded as the agency's own.
+        let config = state.pipeline.config();
+        let today = Utc::now().date_naive();
+        let fields: Vec<String> = config
+            .agreements
+            .iter()
+            .filter(|g| g.agency == source.agency && g.expires.is_none_or(|last| today <= last))
+            .flat_map(|g| g.fields.iter().cloned())
+            .collect();
+        let subject = json!({"identifiers": route::identifiers_json(&identifiers)});
+        let visible = project(&subject, &json!({}), &fields).subject;
+        let ids = visible.get("identifiers").cloned().unwrap_or_default();
+        if ids.as_object().is_none_or(|m| m.is_empty()) {
+            return Err(Problem::new(
+                StatusCode::CONFLICT,
+                "no-visible-identifier",
+                "Answer from the agency's own system",
+                "this agency's sharing agreements let it see none of the child's identifiers; \
+                 answer with the matching event from its own system instead",
+            ));
+        }
         let mut payload = json!({"handoff_id": h.id, "outcome": ack.outcome});
         if let Some(owner) = &ack.new_owner {
             payload["new_owner"] = json!(owner);
@@ -123,7 +146,7 @@ pub async fn acknowledge(
             "schema_version": 1,
             "occurred_at": chrono::Utc::now(),
             "source": {"agency": source.agency, "system": source.system, "adapter": "http-ingest"},
-            "subject": {"identifiers": route::identifiers_json(&identifiers)},
+            "subject": {"identifiers": ids},
             "kind": "handoff.acknowledged",
             "payload": payload,
         });

@@ -47,27 +47,30 @@ pub struct TickReport {
     pub steps: usize,
 }
 
-/// Sends every escalation step due at `now`.
+/// Sends the escalation steps due at `now`: at most one per handoff, so a handoff whose later
+/// steps also fell due while the hub was down gets them one tick apart, in order, rather than
+/// all at once.
 pub async fn tick(pipeline: &Pipeline, now: DateTime<Utc>) -> Result<TickReport, StoreError> {
     let mut report = TickReport::default();
+    let mut seen = BTreeSet::new();
     loop {
         let due = {
             let mut conn = pipeline.store().acquire().await?;
             store::handoffs::due(&mut conn, now, PASS).await?
         };
-        if due.is_empty() {
+        let fresh: Vec<&Handoff> = due.iter().filter(|h| !seen.contains(&h.id)).collect();
+        if fresh.is_empty() {
             return Ok(report);
         }
         let mut wake = BTreeSet::new();
-        let mut progressed = false;
-        for h in &due {
+        for h in fresh {
+            seen.insert(h.id);
             if step(pipeline, h, now, &mut wake).await? {
                 report.steps += 1;
             }
-            progressed = true;
         }
         pipeline.wake_agencies(wake);
-        if !progressed || (due.len() as i64) < PASS {
+        if (due.len() as i64) < PASS {
             return Ok(report);
         }
     }

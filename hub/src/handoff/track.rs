@@ -151,6 +151,7 @@ pub async fn track(
                 cx.child,
                 HandoffKind::Referral.as_str(),
                 Some(p.referral_id.as_str()),
+                source,
                 event.received_at,
             )
             .await?;
@@ -188,6 +189,9 @@ pub async fn track(
                     .agency_for_school(school_urn)
                     .map(|a| a.id.clone())
                     .or(la.clone());
+                if to.is_none() {
+                    no_local_authority(conn, "a pupil left for a school no agency lists").await?;
+                }
                 if let Some(to) = to {
                     let period = cx.period(HandoffKind::Transfer);
                     open(
@@ -220,6 +224,9 @@ pub async fn track(
             .await?;
         }
         EventBody::EhcNeedsAssessmentRequested(p) => {
+            if la.is_none() {
+                no_local_authority(conn, "an EHC needs assessment request").await?;
+            }
             if let Some(la) = &la {
                 let start = start_of(p.received_on);
                 let period = cx.period(HandoffKind::EhcNeedsAssessment);
@@ -243,7 +250,7 @@ pub async fn track(
                 cx.child,
                 HandoffKind::EhcNeedsAssessment.as_str(),
                 &p.request_id,
-                None,
+                Some(source),
             )
             .await?;
             if let Some(h) = request {
@@ -284,6 +291,7 @@ pub async fn track(
                 cx.child,
                 HandoffKind::EhcPlan.as_str(),
                 None,
+                source,
                 event.received_at,
             )
             .await?;
@@ -296,6 +304,7 @@ pub async fn track(
                 cx.child,
                 HandoffKind::AnnualReview.as_str(),
                 Some(p.plan_id.as_str()),
+                source,
                 event.received_at,
             )
             .await?;
@@ -309,6 +318,7 @@ pub async fn track(
                 cx.child,
                 HandoffKind::AnnualReview.as_str(),
                 Some(p.plan_id.as_str()),
+                source,
                 event.received_at,
             )
             .await?;
@@ -324,14 +334,21 @@ pub async fn track(
     }
     if missing_education {
         closure(conn, cx, NoLeadReason::MissingEducation, &mut wake).await?;
-    } else if can_end_involvement(&event.body)
-        && store::involvements::active(conn, cx.child)
-            .await?
-            .is_empty()
-    {
+    } else if can_end_involvement(&event.body) && !has_lead(conn, cx).await? {
         closure(conn, cx, NoLeadReason::LastInvolvementEnded, &mut wake).await?;
     }
     Ok(wake)
+}
+
+/// Whether an agency other than the local authority's designated team is actively involved.
+/// The team is the safety net every closure and escalation lands on, not a lead: counting it
+/// would mean a child handed to it once could never be found without a lead again.
+async fn has_lead(conn: &mut AnyConnection, cx: &Context<'_>) -> Result<bool, StoreError> {
+    let la = cx.config.handoffs.local_authority.as_ref();
+    Ok(store::involvements::active(conn, cx.child)
+        .await?
+        .iter()
+        .any(|a| la.is_none_or(|la| la.as_str() != a)))
 }
 
 fn can_end_involvement(body: &EventBody) -> bool {
@@ -387,8 +404,11 @@ async fn open(
     )
     .await?;
     // The receiver is involved from now on: it hears what happens next, and a child handed to
-    // it is not a child without a lead.
-    store::involvements::start(conn, cx.child, to, &cx.event.id.to_string()).await?;
+    // it is not a child without a lead. (The involvement step has already done so for a
+    // referral's receiver.)
+    if kind != HandoffKind::Referral || parent_id.is_some() {
+        store::involvements::start(conn, cx.child, to, &cx.event.id.to_string()).await?;
+    }
     audit(
         conn,
         cx,
@@ -547,6 +567,17 @@ async fn escalate_now(
     )
     .await?;
     store::handoffs::mark_escalated(conn, h.id, at).await?;
+    audit(
+        conn,
+        cx,
+        "handoff.escalation_sent",
+        recipient_name,
+        format!(
+            "{} handoff {}: escalated at once ({reason_name})",
+            h.kind, h.id
+        ),
+    )
+    .await?;
     if let Some(la) = recipient {
         let body = EventBody::HandoffEscalated(super::scheduler::notice_payload(h, reason, 0));
         let sent = notice::send(
@@ -573,6 +604,14 @@ async fn annual_review(
     plan_id: &str,
     on: NaiveDate,
 ) -> Result<(), StoreError> {
+    let review = HandoffKind::AnnualReview.as_str();
+    if store::handoffs::find_open(conn, cx.child, review, plan_id, None)
+        .await?
+        .is_some()
+    {
+        // The plan's review clock is already running (a school's transfer file repeats it).
+        return Ok(());
+    }
     let la = cx.config.handoffs.local_authority.clone();
     let owner = la
         .as_ref()
@@ -639,6 +678,15 @@ async fn closure(
     let Some(la) = cx.config.handoffs.local_authority.clone() else {
         return Ok(());
     };
+    let open_closure = store::handoffs::for_child(conn, cx.child)
+        .await?
+        .into_iter()
+        .any(|h| h.kind == HandoffKind::Closure.as_str() && state::is_open(&h.state));
+    if open_closure {
+        // The local authority already holds an unanswered closure for this child; the alert
+        // above counts the new occurrence.
+        return Ok(());
+    }
     let reference = format!("closure:{}", cx.event.id);
     let period = cx.period(HandoffKind::Closure);
     let id = open(
@@ -677,4 +725,18 @@ async fn closure(
         wake.insert(la);
     }
     Ok(())
+}
+
+/// A handoff to the local authority with none configured: not tracked, so operators are told.
+async fn no_local_authority(conn: &mut AnyConnection, what: &str) -> Result<(), StoreError> {
+    store::alerts::raise(
+        conn,
+        "no_local_authority",
+        "no_local_authority",
+        None,
+        &format!(
+            "{what} needs the local authority, but handoffs.local_authority is not set: not tracked"
+        ),
+    )
+    .await
 }

@@ -218,24 +218,28 @@ pub async fn acknowledge(
     Ok(done.rows_affected() > 0)
 }
 
-/// Closes every handoff of this kind about a child that is not closed yet, only those with
-/// `reference` when one is given (the plan was finalised, the referral closed).
+/// Closes every handoff of this kind about a child that is not closed yet and that `party`
+/// sent or received; only those with `reference` when one is given (the plan was finalised,
+/// the referral closed).
 pub async fn close(
     conn: &mut AnyConnection,
     child: Uuid,
     kind: &str,
     reference: Option<&str>,
+    party: &str,
     at: DateTime<Utc>,
 ) -> Result<u64> {
     let done = sqlx::query(
         "UPDATE handoffs SET state = 'closed', next_check_at = NULL,
             acknowledged_at = COALESCE(acknowledged_at, $1)
-         WHERE child_id = $2 AND kind = $3 AND ($4 IS NULL OR reference = $4) AND state <> 'closed'",
+         WHERE child_id = $2 AND kind = $3 AND ($4 IS NULL OR reference = $4) AND state <> 'closed'
+           AND (from_agency = $5 OR to_agency = $5)",
     )
     .bind(to_ms(at))
     .bind(child.to_string())
     .bind(kind)
     .bind(reference)
+    .bind(party)
     .execute(&mut *conn)
     .await?;
     Ok(done.rows_affected())

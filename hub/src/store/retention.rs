@@ -12,8 +12,9 @@ pub struct Pruned {
 }
 
 /// Removes deliveries delivered before `cutoff`, then events received before `cutoff` that have
-/// no delivery left in any other state. Pending and dead deliveries, their events, the
-/// quarantine and the audit log are never touched.
+/// no delivery left in any other state. Pending and dead deliveries, their events, events that
+/// made a handoff still waiting for its answer, the quarantine and the audit log are never
+/// touched.
 pub async fn prune(
     conn: &mut AnyConnection,
     cutoff: chrono::DateTime<chrono::Utc>,
@@ -27,7 +28,8 @@ pub async fn prune(
             .rows_affected();
     let events = sqlx::query(
         "DELETE FROM events WHERE received_at < $1
-         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)",
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = events.id)
+         AND NOT EXISTS (SELECT 1 FROM handoffs h WHERE h.event_id = events.id AND h.state IN ('made', 'delivered'))",
     )
     .bind(cutoff)
     .execute(&mut *conn)
