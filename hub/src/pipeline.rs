@@ -178,6 +178,17 @@ impl Pipeline {
         let group: Result<Vec<Option<commit::Committed>>, Stop> = async {
             let _serial = self.commit_lock.lock().await;
             let mut tx = self.store.begin().await?;
+            let mut writes = commit::Writes::default();
+            // One source per group (see receive::run_source): its message ids in one read.
+            if let Some(first) = raws.first() {
+                let mids: Vec<&str> = raws
+                    .iter()
+                    .filter_map(|r| r.message_id.as_deref())
+                    .collect();
+                if raws.iter().all(|r| r.source_id == first.source_id) && !mids.is_empty() {
+                    writes.prefetch(&mut tx, &first.source_id, &mids).await?;
+                }
+            }
             let mut results = Vec::with_capacity(raws.len());
             for (raw, p) in raws.iter().zip(&prepared) {
                 let Ok(Prepared { source, events }) = p else {
@@ -190,6 +201,7 @@ impl Pipeline {
                     &source.id,
                     raw.message_id.as_deref(),
                     events,
+                    &mut writes,
                 )
                 .await
                 {
@@ -200,6 +212,7 @@ impl Pipeline {
                     }
                 }
             }
+            writes.flush(&mut tx).await?;
             tx.commit().await?;
             Ok(results)
         }

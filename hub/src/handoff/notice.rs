@@ -94,7 +94,8 @@ pub async fn send(
         now.date_naive(),
     )
     .await?;
-    if let Some(n) = &notification {
+    if let Some((n, entry)) = &notification {
+        store::audit::append(conn, entry).await?;
         store::deliveries::insert(conn, n).await?;
     }
     Ok(Sent {

@@ -59,6 +59,9 @@ pub struct Context<'a> {
     pub child: Uuid,
     pub identifiers: &'a [(String, String)],
     pub event: &'a Event,
+    /// Audit entries the step makes, for the commit to write with its other rows.
+    /// (A mutex only because the context is shared across awaits; nothing contends for it.)
+    pub audit: std::sync::Mutex<Vec<AuditEntry>>,
 }
 
 impl Context<'_> {
@@ -421,24 +424,24 @@ async fn open(
 }
 
 async fn audit(
-    conn: &mut AnyConnection,
+    _conn: &mut AnyConnection,
     cx: &Context<'_>,
     action: &str,
     agency: &str,
     detail: String,
 ) -> Result<(), StoreError> {
-    store::audit::append(
-        conn,
-        &AuditEntry {
+    cx.audit
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+        .push(AuditEntry {
             actor: "hub".into(),
             action: action.into(),
             event_id: Some(cx.event.id),
             agency: Some(agency.to_owned()),
             detail: Some(detail),
             ..Default::default()
-        },
-    )
-    .await
+        });
+    Ok(())
 }
 
 /// Answers the open handoff of `kind` and `reference` addressed to the event's sender, if there

@@ -5,7 +5,7 @@
 //! Transactions are serialised within the process (the caller holds the commit lock), so two
 //! inputs about the same new child cannot both create it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use sqlx::AnyConnection;
 use throughline_contracts::AgencyId;
@@ -14,7 +14,8 @@ use uuid::Uuid;
 
 use crate::config::Validated;
 use crate::handoff;
-use crate::store::{self, Store};
+use crate::store::{self, Store, StoreError, audit::AuditEntry};
+use throughline_contracts::notification::Notification;
 
 use super::{Stop, identity, involvement, route};
 
@@ -33,6 +34,64 @@ pub(super) struct Events {
     pub supplied_ids: BTreeSet<Uuid>,
 }
 
+/// Rows an input's commit appends and nothing in the same transaction reads back (audit
+/// entries, deliveries, message ids), held until the end of the transaction and written a few
+/// hundred rows per statement. On SQLite every statement is a round trip to the database's
+/// worker thread; these were most of an input's statements.
+#[derive(Default)]
+pub(super) struct Writes {
+    audit: Vec<AuditEntry>,
+    deliveries: Vec<Notification>,
+    inputs: Vec<(String, String, Vec<Uuid>)>,
+    /// Message ids known to be committed: read up front for a group, and added as inputs are
+    /// written, so a redelivery inside the same group is still answered as a duplicate.
+    known: HashMap<(String, String), Vec<Uuid>>,
+    /// The source whose message ids were all read up front: a miss there needs no query.
+    prefetched: Option<String>,
+}
+
+impl Writes {
+    /// Reads which of a group's message ids are already committed, in one statement.
+    pub(super) async fn prefetch(
+        &mut self,
+        tx: &mut AnyConnection,
+        source_id: &str,
+        message_ids: &[&str],
+    ) -> Result<(), StoreError> {
+        for (mid, ids) in store::inputs::seen_many(tx, source_id, message_ids).await? {
+            self.known.insert((source_id.to_owned(), mid), ids);
+        }
+        self.prefetched = Some(source_id.to_owned());
+        Ok(())
+    }
+
+    async fn seen(
+        &self,
+        tx: &mut AnyConnection,
+        source_id: &str,
+        mid: &str,
+    ) -> Result<Option<Vec<Uuid>>, StoreError> {
+        if let Some(ids) = self.known.get(&(source_id.to_owned(), mid.to_owned())) {
+            return Ok(Some(ids.clone()));
+        }
+        if self.prefetched.as_deref() == Some(source_id) {
+            return Ok(None);
+        }
+        store::inputs::seen(tx, source_id, mid).await
+    }
+
+    /// Writes everything held, in order: deliveries after the events they reference.
+    pub(super) async fn flush(&mut self, tx: &mut AnyConnection) -> Result<(), StoreError> {
+        store::deliveries::insert_many(tx, &self.deliveries).await?;
+        store::audit::append_many(tx, &self.audit).await?;
+        store::inputs::record_many(tx, &self.inputs).await?;
+        self.deliveries.clear();
+        self.audit.clear();
+        self.inputs.clear();
+        Ok(())
+    }
+}
+
 pub(super) async fn commit(
     store: &Store,
     config: &Validated,
@@ -41,9 +100,11 @@ pub(super) async fn commit(
     events: &Events,
 ) -> Result<Committed, Stop> {
     let mut tx = store.begin().await?;
-    let committed = commit_input(&mut tx, config, source_id, message_id, events).await;
+    let mut writes = Writes::default();
+    let committed = commit_input(&mut tx, config, source_id, message_id, events, &mut writes).await;
     match committed {
         Ok(c) => {
+            writes.flush(&mut tx).await?;
             tx.commit().await?;
             Ok(c)
         }
@@ -62,9 +123,10 @@ pub(super) async fn commit_input(
     source_id: &str,
     message_id: Option<&str>,
     events: &Events,
+    writes: &mut Writes,
 ) -> Result<Committed, Stop> {
     if let Some(mid) = message_id
-        && let Some(event_ids) = store::inputs::seen(tx, source_id, mid).await?
+        && let Some(event_ids) = writes.seen(tx, source_id, mid).await?
     {
         return Ok(Committed {
             event_ids,
@@ -95,23 +157,37 @@ pub(super) async fn commit_input(
             child,
             identifiers: &identifiers,
             event,
+            audit: Default::default(),
         };
-        match handoff::track::track(tx, &cx).await {
+        let tracked = handoff::track::track(tx, &cx).await;
+        writes.audit.append(
+            &mut cx
+                .audit
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner),
+        );
+        match tracked {
             Ok(noticed) => wake.extend(noticed),
             Err(handoff::track::TrackError::Store(e)) => return Err(Stop::Store(e)),
             Err(handoff::track::TrackError::Reject(problem)) => {
                 return Err(Stop::Reject(super::step::HANDOFF, vec![problem]));
             }
         }
-        let notifications = route::route(tx, config, child, &identifiers, event).await?;
+        let notifications =
+            route::route(tx, config, child, &identifiers, event, &mut writes.audit).await?;
         store::events::insert(tx, event, source_id, child).await?;
-        for n in &notifications {
-            store::deliveries::insert(tx, n).await?;
+        for n in notifications {
             wake.insert(n.recipient.clone());
+            writes.deliveries.push(n);
         }
     }
     if let Some(mid) = message_id {
-        store::inputs::record(tx, source_id, mid, &event_ids).await?;
+        writes
+            .known
+            .insert((source_id.to_owned(), mid.to_owned()), event_ids.clone());
+        writes
+            .inputs
+            .push((source_id.to_owned(), mid.to_owned(), event_ids.clone()));
     }
     Ok(Committed {
         event_ids,

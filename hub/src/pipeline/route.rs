@@ -64,12 +64,15 @@ pub fn identifiers_json(identifiers: &[(String, String)]) -> serde_json::Value {
 }
 
 /// `identifiers` are every identifier linked to the child, as identity resolution left them.
+/// Audit entries for what is sent (and for sending nothing) go to `audit`, which the commit
+/// writes with its other rows; refusals are written at once, with their alerts.
 pub async fn route(
     conn: &mut AnyConnection,
     config: &Validated,
     child: Uuid,
     identifiers: &[(String, String)],
     event: &Event,
+    audit_out: &mut Vec<AuditEntry>,
 ) -> Result<Vec<Notification>, StoreError> {
     let kind = event.kind();
     let roles: BTreeSet<&str> = config
@@ -116,25 +119,22 @@ pub async fn route(
             continue;
         }
         let subject = subject.get_or_insert_with(|| linked_subject(identifiers, event));
-        if let Some(n) =
+        if let Some((n, entry)) =
             disclose(conn, config, child, subject, &payload, event, agency, today).await?
         {
             notifications.push(n);
+            audit_out.push(entry);
         }
     }
     if notifications.is_empty() {
-        store::audit::append(
-            conn,
-            &audit(
-                event,
-                "route.none",
-                None,
-                None,
-                None,
-                format!("{kind}: no recipient"),
-            ),
-        )
-        .await?;
+        audit_out.push(audit(
+            event,
+            "route.none",
+            None,
+            None,
+            None,
+            format!("{kind}: no recipient"),
+        ));
     }
     Ok(notifications)
 }
@@ -160,7 +160,8 @@ fn audit(
 }
 
 /// The notification of `event` to one `agency`, if a sharing agreement in force covers its kind
-/// and the agency has a sink: projected to the agreement's fields and audited. Otherwise the
+/// and the agency has a sink: projected to the agreement's fields, with the audit entry of the
+/// disclosure for the caller to write with the delivery. Otherwise the
 /// refusal is audited and raised as an alert, and there is no notification. Routing calls this
 /// for each involved agency; the hub's own notices (reminders, escalations) call it for the one
 /// agency they address, under the same rules.
@@ -174,7 +175,7 @@ pub async fn disclose(
     event: &Event,
     agency: &Agency,
     today: chrono::NaiveDate,
-) -> Result<Option<Notification>, StoreError> {
+) -> Result<Option<(Notification, AuditEntry)>, StoreError> {
     let kind = event.kind();
     let Some(agreement) = config
         .agreements
@@ -223,19 +224,15 @@ pub async fn disclose(
         return Ok(None);
     }
     let projected = project(subject, payload, &agreement.fields);
-    store::audit::append(
-        conn,
-        &audit(
-            event,
-            "route.allowed",
-            Some(agency.id.as_str()),
-            Some(&agreement.id),
-            Some(projected.disclosed.clone()),
-            format!("{kind} sent to `{}` (role `{}`)", agency.id, agency.role),
-        ),
-    )
-    .await?;
-    Ok(Some(Notification {
+    let entry = audit(
+        event,
+        "route.allowed",
+        Some(agency.id.as_str()),
+        Some(&agreement.id),
+        Some(projected.disclosed.clone()),
+        format!("{kind} sent to `{}` (role `{}`)", agency.id, agency.role),
+    );
+    let notification = Notification {
         schema_version: SCHEMA_VERSION,
         notification_id: Uuid::now_v7(),
         idempotency_key: idempotency_key(event.id, &agency.id),
@@ -248,7 +245,8 @@ pub async fn disclose(
         child_id: child,
         subject: projected.subject,
         payload: projected.payload,
-    }))
+    };
+    Ok(Some((notification, entry)))
 }
 
 /// A refusal to send: audited, and raised to operators as an alert (one per open problem).

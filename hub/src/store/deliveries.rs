@@ -65,6 +65,50 @@ pub async fn insert(conn: &mut AnyConnection, n: &Notification) -> Result<()> {
     Ok(())
 }
 
+/// Inserts several deliveries, a few hundred rows per statement, in the order given: within
+/// one statement both SQLite and PostgreSQL assign `seq` in the order of the VALUES list, which
+/// keeps each child's notifications in order.
+pub async fn insert_many(conn: &mut AnyConnection, ns: &[Notification]) -> Result<()> {
+    const ROWS_PER_STATEMENT: usize = 256;
+    let now = to_ms(chrono::Utc::now());
+    for chunk in ns.chunks(ROWS_PER_STATEMENT) {
+        let mut sql = String::from(
+            "INSERT INTO deliveries (id, event_id, agency, child_id, idempotency_key, sharing_agreement,
+                                     notification, status, attempts, next_attempt_at, created_at, updated_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            let b = i * 7;
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, $1, $1, $1)",
+                b + 2,
+                b + 3,
+                b + 4,
+                b + 5,
+                b + 6,
+                b + 7,
+                b + 8
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for n in chunk {
+            let body = serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+            q = q
+                .bind(n.notification_id.to_string())
+                .bind(n.event_id.to_string())
+                .bind(n.recipient.as_str().to_owned())
+                .bind(n.child_id.to_string())
+                .bind(n.idempotency_key.clone())
+                .bind(n.sharing_agreement.clone())
+                .bind(body);
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
 fn row_to_delivery(r: &sqlx::any::AnyRow) -> Result<Delivery> {
     let uuid = |col: &str| -> Result<Uuid> {
         let s: String = r.try_get(col)?;

@@ -51,3 +51,73 @@ pub async fn record(
         .await?;
     Ok(())
 }
+
+fn parse_ids(ids: &str) -> Result<Vec<Uuid>> {
+    ids.split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("received_inputs.event_ids".into()))
+        })
+        .collect()
+}
+
+/// [`seen`] for several message ids of one source in one statement: the ones already committed,
+/// with their event ids.
+pub async fn seen_many(
+    conn: &mut AnyConnection,
+    source_id: &str,
+    message_ids: &[&str],
+) -> Result<std::collections::HashMap<String, Vec<Uuid>>> {
+    let mut out = std::collections::HashMap::new();
+    for chunk in message_ids.chunks(512) {
+        let placeholders: Vec<String> = (0..chunk.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT message_id, event_ids FROM received_inputs WHERE source_id = $1 AND message_id IN ({})",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(source_id.to_owned());
+        for m in chunk {
+            q = q.bind((*m).to_owned());
+        }
+        for r in q.fetch_all(&mut *conn).await? {
+            let ids: String = r.try_get("event_ids")?;
+            out.insert(r.try_get("message_id")?, parse_ids(&ids)?);
+        }
+    }
+    Ok(out)
+}
+
+/// [`record`] for several inputs in one statement per few hundred.
+pub async fn record_many(
+    conn: &mut AnyConnection,
+    inputs: &[(String, String, Vec<Uuid>)],
+) -> Result<()> {
+    let now = to_ms(chrono::Utc::now());
+    for chunk in inputs.chunks(256) {
+        let mut sql = String::from(
+            "INSERT INTO received_inputs (source_id, message_id, event_ids, received_at) VALUES ",
+        );
+        for i in 0..chunk.len() {
+            if i > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!(
+                "(${}, ${}, ${}, $1)",
+                3 * i + 2,
+                3 * i + 3,
+                3 * i + 4
+            ));
+        }
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
+        for (source, mid, ids) in chunk {
+            q = q.bind(source.clone()).bind(mid.clone()).bind(
+                ids.iter()
+                    .map(Uuid::to_string)
+                    .collect::<Vec<_>>()
+                    .join(","),
+            );
+        }
+        q.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
