@@ -606,6 +606,13 @@ async fn main() {
         orphans_unalerted.is_empty(),
         "children left without a lead agency and not alerted: {orphans_unalerted:?}"
     );
+    // In this plan every closure has a planned cause: more would mean children handed to the
+    // local authority who still had a lead.
+    assert_eq!(
+        closures,
+        orphans.len(),
+        "closure handoffs without a child left without a lead"
+    );
     assert!(
         !orphans.is_empty() && steps > 0,
         "the simulation exercised orphans and escalations"

@@ -761,5 +761,7 @@ async fn a_child_handed_to_the_local_authority_once_can_be_orphaned_again(store:
             )
             .await,
         );
+        // Accepting the closure leaves the child led by the team: no new closure.
+        assert_eq!(closures(&handoffs(store).await), n + 1);
     }
 }

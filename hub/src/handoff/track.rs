@@ -363,8 +363,7 @@ fn can_end_involvement(body: &EventBody) -> bool {
             | EventBody::SocialCareCaseClosed(_)
             | EventBody::SchoolLeft(_)
             | EventBody::InvolvementEnded(_)
-            | EventBody::HandoffAcknowledged(_)
-    )
+    ) || matches!(body, EventBody::HandoffAcknowledged(p) if p.outcome != HandoffOutcome::Accepted)
 }
 
 #[allow(clippy::too_many_arguments)]
