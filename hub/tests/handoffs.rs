@@ -30,6 +30,7 @@ on_both_backends!(
     a_transfer_is_answered_by_the_destination_joining,
     an_exemption_pauses_the_clock_and_moves_the_deadline,
     a_child_handed_to_the_local_authority_once_can_be_orphaned_again,
+    the_receivers_own_record_of_the_work_answers_a_referral,
 );
 
 const CONFIG: &str = r#"
@@ -764,4 +765,29 @@ async fn a_child_handed_to_the_local_authority_once_can_be_orphaned_again(store:
         // Accepting the closure leaves the child led by the team: no new closure.
         assert_eq!(closures(&handoffs(store).await), n + 1);
     }
+}
+
+async fn the_receivers_own_record_of_the_work_answers_a_referral(store: &Store) {
+    let p = pipeline(store);
+    refer(&p, at(MONDAY)).await;
+    // CAMHS's own system opens an episode of care: that is CAMHS taking the referral on.
+    committed(
+        submit(
+            &p,
+            "camhs",
+            at(MONDAY) + Duration::hours(20),
+            nhs(),
+            "episode_of_care.opened",
+            json!({"episode_id": "E-1", "service": "camhs", "on": "2026-11-17"}),
+        )
+        .await,
+    );
+    assert_eq!(handoffs(store).await[0].state, "accepted");
+    assert_eq!(
+        scheduler::tick(&p, at(DUE) + Duration::days(5))
+            .await
+            .unwrap()
+            .steps,
+        0
+    );
 }

@@ -12,6 +12,7 @@
 //! | `school.left` to a school | transfer handoff to the agency listing that URN, else the local authority |
 //! | `school.left`, destination unknown | closure handoff to the local authority: child missing education |
 //! | `school.joined` | the open transfer to that school: accepted |
+//! | `social_care.referral`, `episode_of_care.opened` | every open referral to the sender: accepted |
 //! | `ehc_needs_assessment.requested` | to the local authority, 6 weeks from `received_on` |
 //! | `ehc_needs_assessment.decision` | answered; `assess` opens the final-plan clock (20 weeks from the request) |
 //! | `ehc_plan.final` | plan clock closed; annual review due 12 months from `issued_on` |
@@ -225,6 +226,22 @@ pub async fn track(
                 &mut wake,
             )
             .await?;
+        }
+        // The receiver's own system recording the work is an answer too: children's social care
+        // logging the referral it was sent, a health service opening an episode of care.
+        EventBody::SocialCareReferral(_) | EventBody::EpisodeOfCareOpened(_) => {
+            let open: Vec<Handoff> = store::handoffs::for_child(conn, cx.child)
+                .await?
+                .into_iter()
+                .filter(|h| {
+                    h.kind == HandoffKind::Referral.as_str()
+                        && h.to_agency == source
+                        && state::is_open(&h.state)
+                })
+                .collect();
+            for h in open {
+                settle(conn, cx, &h, state::ACCEPTED, None, &mut wake).await?;
+            }
         }
         EventBody::EhcNeedsAssessmentRequested(p) => {
             if la.is_none() {
