@@ -3,7 +3,8 @@
 //! Modules follow the pipeline (see [`pipeline`]): inputs arrive through the [`api`] (or a
 //! source adapter), are committed with their deliveries by the [`pipeline`] into the [`store`],
 //! and delivered by per-agency workers in [`deliver`]. [`operator`] holds what people do to the
-//! exception queues; [`app`] starts and stops it all.
+//! exception queues; [`import`] runs files handed over outside a live feed (a school's Common
+//! Transfer File) through the pipeline; [`app`] starts and stops it all.
 #![forbid(unsafe_code)]
 
 pub mod api;
@@ -12,6 +13,7 @@ pub mod config;
 pub mod deliver;
 pub mod handoff;
 pub mod health;
+pub mod import;
 pub mod logging;
 pub mod operator;
 pub mod pipeline;

@@ -137,6 +137,20 @@ impl Pipeline {
         }
     }
 
+    /// Keeps a fresh input in quarantine that was rejected before it could enter the pipeline:
+    /// a reader that splits one file into many inputs (a CTF, pupil by pupil) finds some of
+    /// them unreadable itself, and each still belongs in quarantine alone, with its problems.
+    pub async fn quarantine_input(
+        &self,
+        raw: &RawInput,
+        format: &str,
+        step: &'static str,
+        problems: Vec<FieldProblem>,
+    ) -> InputOutcome {
+        self.quarantine(raw, format, step, problems, Origin::Fresh, None)
+            .await
+    }
+
     /// Receive, normalise and validate: everything before the transaction.
     fn prepare<'c>(&'c self, raw: &RawInput, format: &str) -> Result<Prepared<'c>, Stop> {
         let source =
