@@ -22,7 +22,7 @@ use throughline_contracts::adapter::{InputOutcome, NormaliseContext, RawInput};
 use throughline_contracts::event::FieldProblem;
 use uuid::Uuid;
 
-use crate::pipeline::{Origin, Pipeline, step};
+use crate::pipeline::{Pipeline, step};
 
 /// The format an accepted pupil's events are committed in: the canonical envelope, as an array.
 const PUPIL_EVENTS_FORMAT: &str = "canonical-json";
@@ -155,7 +155,7 @@ impl ImportError {
 /// after each one.
 ///
 /// Each pupil is one input: its events (as a canonical JSON array) are committed by
-/// [`Pipeline::process`], or, when the CTF reader rejects it, its raw XML is kept in quarantine
+/// [`Pipeline::process_batch`] (several pupils per transaction, each all-or-nothing), or, when the CTF reader rejects it, its raw XML is kept in quarantine
 /// alone (format [`CTF_PUPIL_FORMAT`], step `normalise`). A file-level error stops the import:
 /// the pupils before it stay committed or quarantined, and the error's report says which.
 ///
@@ -205,10 +205,14 @@ pub async fn import_ctf(
         quarantined: Vec::new(),
         events: 0,
     };
+    // Accepted pupils are committed in groups (one transaction and one fsync per group, each
+    // pupil still all-or-nothing on its own: see `Pipeline::process_batch`).
+    let mut group: Vec<(usize, RawInput)> = Vec::with_capacity(GROUP);
     for item in reader.by_ref() {
         let pupil = match item {
             Ok(pupil) => pupil,
             Err(source) => {
+                commit_group(pipeline, &mut group, &mut report).await?;
                 return Err(ImportError::Stopped {
                     report: Box::new(report),
                     source,
@@ -218,41 +222,38 @@ pub async fn import_ctf(
         report.pupils += 1;
         let index = pupil.index();
         let message_id = format!("ctf:{digest}:{index}");
-        let outcome = match pupil {
+        match pupil {
             PupilOutcome::Accepted { submissions, .. } if submissions.is_empty() => {
                 report.without_events += 1;
-                None
             }
             PupilOutcome::Accepted { submissions, .. } => {
                 let body = serde_json::to_vec(&submissions)
                     .map_err(|source| ImportError::Encode { index, source })?;
-                let raw = raw_input(source_id, "application/json", body, message_id);
-                Some(
-                    pipeline
-                        .process(&raw, PUPIL_EVENTS_FORMAT, Origin::Fresh)
-                        .await,
-                )
+                group.push((
+                    index,
+                    raw_input(source_id, "application/json", body, message_id),
+                ));
+                if group.len() == GROUP {
+                    commit_group(pipeline, &mut group, &mut report).await?;
+                }
             }
             PupilOutcome::Rejected { raw, problems, .. } => {
+                // Committed pupils before it first, so the report stays in file order.
+                commit_group(pipeline, &mut group, &mut report).await?;
                 let raw = raw_input(source_id, "application/xml", raw, message_id);
-                Some(
-                    pipeline
-                        .quarantine_input(&raw, CTF_PUPIL_FORMAT, step::NORMALISE, problems)
-                        .await,
-                )
+                let outcome = pipeline
+                    .quarantine_input(&raw, CTF_PUPIL_FORMAT, step::NORMALISE, problems)
+                    .await;
+                tally(&mut report, index, outcome).map_err(|reason| ImportError::Unavailable {
+                    index,
+                    reason,
+                    report: Box::new(report.clone()),
+                })?;
             }
-        };
-        if let Some(outcome) = outcome
-            && let Err(reason) = tally(&mut report, index, outcome)
-        {
-            return Err(ImportError::Unavailable {
-                index,
-                reason,
-                report: Box::new(report),
-            });
         }
         progress(report.pupils);
     }
+    commit_group(pipeline, &mut group, &mut report).await?;
 
     tracing::info!(
         source_id,
@@ -264,6 +265,30 @@ pub async fn import_ctf(
         "CTF imported"
     );
     Ok(report)
+}
+
+/// Pupils committed per transaction.
+const GROUP: usize = 64;
+
+/// Commits the pupils held in `group` together and tallies each one's outcome.
+async fn commit_group(
+    pipeline: &Pipeline,
+    group: &mut Vec<(usize, RawInput)>,
+    report: &mut ImportReport,
+) -> Result<(), ImportError> {
+    if group.is_empty() {
+        return Ok(());
+    }
+    let raws: Vec<RawInput> = group.iter().map(|(_, raw)| raw.clone()).collect();
+    let outcomes = pipeline.process_batch(&raws, PUPIL_EVENTS_FORMAT).await;
+    for ((index, _), outcome) in group.drain(..).zip(outcomes) {
+        tally(report, index, outcome).map_err(|reason| ImportError::Unavailable {
+            index,
+            reason,
+            report: Box::new(report.clone()),
+        })?;
+    }
+    Ok(())
 }
 
 fn raw_input(source_id: &str, content_type: &str, body: Vec<u8>, message_id: String) -> RawInput {
