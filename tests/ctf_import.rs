@@ -1,7 +1,8 @@
 //! A school's Common Transfer File imported end to end: the real `throughline` binary (`run`, and
 //! `import ctf` beside it), a temporary SQLite store, a generated CTF, and a real local HTTP
-//! receiver for the destination school. Every test also scans the hub's log, and the import's own
-//! output, for the pupils' data.
+//! receiver for the destination school. A file arrives by the command line, by the source's drop
+//! folder (a temporary directory), or by `POST /v1/ingest/{source}/ctf`. Every test also scans
+//! the hub's log, and the import's own output, for the pupils' data.
 
 mod common;
 
@@ -22,10 +23,10 @@ const SOURCE: &str = "oakfield-ctf";
 const SENDING_URN: &str = "999991";
 const DESTINATION_URN: &str = "999992";
 
-/// Oakfield sends the file through its source; Riverside, the destination school, lists the
-/// file's destination URN, so each pupil's `school.left` hands the pupil to it (a transfer
-/// handoff), which makes it involved and routes it the leaving notice.
-fn hub_config(store_url: &str, port: u16, riverside: &Receiver) -> String {
+/// Oakfield sends the file through its source (or drops it in the source's folder); Riverside,
+/// the destination school, lists the file's destination URN, so each pupil's `school.left` hands
+/// the pupil to it (a transfer handoff), which makes it involved and routes it the leaving notice.
+fn hub_config(store_url: &str, port: u16, riverside: &Receiver, drop: &Path) -> String {
     let kinds = r#"["school.left", "school.joined", "sen_support.started", "sen_support.ended", "ehc_plan.final", "ehc_plan.ceased", "social_care.looked_after.started"]"#;
     format!(
         r#"
@@ -60,6 +61,7 @@ id = "{SOURCE}"
 agency = "oakfield-primary"
 system = "sims"
 api_key = "${{TEST_SCHOOL_KEY}}"
+ctf_drop = {{ folder = "{drop}", poll_interval_ms = 100 }}
 
 [[routes]]
 kinds = {kinds}
@@ -73,13 +75,16 @@ kinds = {kinds}
 fields = ["subject.identifiers.upn", "payload.*"]
 "#,
         url = riverside.url,
+        drop = drop.display(),
     )
 }
 
-async fn start() -> (Hub, Receiver) {
+/// The hub, Riverside's receiver, and the source's drop folder.
+async fn start() -> (Hub, Receiver, tempfile::TempDir) {
     let riverside = Receiver::start(SECRET).await;
-    let hub = Hub::start(|url, port| hub_config(url, port, &riverside)).await;
-    (hub, riverside)
+    let drop = tempfile::tempdir().unwrap();
+    let hub = Hub::start(|url, port| hub_config(url, port, &riverside, drop.path())).await;
+    (hub, riverside, drop)
 }
 
 /// A CTF of `pupils` pupils written yesterday (so every handoff it opens is due in the future),
@@ -182,7 +187,7 @@ fn deliveries_to(hub: &Hub, agency: &str) -> usize {
 
 #[tokio::test]
 async fn each_pupil_is_committed_or_quarantined_alone_and_a_second_import_commits_nothing() {
-    let (hub, riverside) = start().await;
+    let (hub, riverside, _drop) = start().await;
     let spec = spec(PUPILS, 0.02);
     let path = hub.dir.path().join("oakfield-leavers.xml");
     let bytes = write(&spec, &path);
@@ -308,7 +313,7 @@ async fn each_pupil_is_committed_or_quarantined_alone_and_a_second_import_commit
 
 #[tokio::test]
 async fn a_file_that_cannot_be_imported_says_why_and_keeps_the_pupils_before_the_problem() {
-    let (hub, _riverside) = start().await;
+    let (hub, _riverside, _drop) = start().await;
     let dir = hub.dir.path();
 
     // A file cut off inside pupil 30: the 30 before it are committed, the error says where.
@@ -381,6 +386,300 @@ async fn a_file_that_cannot_be_imported_says_why_and_keeps_the_pupils_before_the
         stderr.contains("does not list the file's source school (URN 999993)"),
         "{stderr}"
     );
+
+    hub.assert_logs_free_of(&data.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+/// The pupils the fixture breaks, and how many it does not.
+fn corrupted(spec: &FixtureSpec, pupils: usize) -> (Vec<usize>, usize) {
+    let corrupted: Vec<usize> = (0..pupils)
+        .filter(|&i| spec.corruption(i).is_some())
+        .collect();
+    assert!(!corrupted.is_empty(), "the fixture breaks some pupils");
+    let accepted = pupils - corrupted.len();
+    (corrupted, accepted)
+}
+
+fn read_json(path: &Path) -> Value {
+    let text = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| panic!("{} cannot be read: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{} is not JSON ({e})", path.display()))
+}
+
+fn files_in(dir: &Path) -> BTreeSet<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect()
+}
+
+/// Posts `body` as a CTF upload for the source; returns the status, content type and JSON body.
+async fn upload(hub: &Hub, key: &str, source: &str, body: Vec<u8>) -> (u16, String, Value) {
+    let r = reqwest::Client::new()
+        .post(format!("{}/v1/ingest/{source}/ctf", hub.base))
+        .bearer_auth(key)
+        .header("content-type", "application/xml")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    let status = r.status().as_u16();
+    let content_type = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (status, content_type, r.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn a_file_dropped_in_the_folder_is_imported_and_moved_to_done_with_its_report() {
+    let (hub, riverside, drop) = start().await;
+    let (incoming, done, failed) = (
+        drop.path().join("incoming"),
+        drop.path().join("done"),
+        drop.path().join("failed"),
+    );
+    let pupils = 100;
+    let spec = spec(pupils, 0.04);
+    let bytes = spec.to_bytes();
+    let data = pupil_data(&bytes);
+    let (corrupted, accepted) = corrupted(&spec, pupils);
+
+    // The school's MIS writes the file under a `.part` name, then renames it when complete. A
+    // file still being written is never claimed.
+    let still_writing = incoming.join("next.xml.part");
+    std::fs::write(&still_writing, &bytes[..bytes.len() / 2]).unwrap();
+    std::fs::write(incoming.join("x.xml.part"), &bytes).unwrap();
+    std::fs::rename(incoming.join("x.xml.part"), incoming.join("x.xml")).unwrap();
+
+    eventually("the file is moved to done/", || {
+        done.join("x.xml").is_file()
+    })
+    .await;
+    assert_eq!(std::fs::read(done.join("x.xml")).unwrap(), bytes);
+    let report_text = std::fs::read_to_string(done.join("x.xml.report.json")).unwrap();
+    assert_free_of(&report_text, &data);
+    let report = read_json(&done.join("x.xml.report.json"));
+    assert_eq!(report["pupils"], pupils);
+    assert_eq!(report["committed"], accepted);
+    assert_eq!(report["duplicates"], 0);
+    assert_eq!(report["events"], events_in(&bytes));
+    let quarantined = report["quarantined"].as_array().unwrap();
+    let indices: Vec<usize> = quarantined
+        .iter()
+        .map(|q| q["index"].as_u64().unwrap() as usize)
+        .collect();
+    assert_eq!(indices, corrupted);
+    assert!(files_in(&drop.path().join("processing")).is_empty());
+    assert_eq!(
+        files_in(&incoming),
+        BTreeSet::from(["next.xml.part".to_owned()]),
+        "the half-written file is left alone"
+    );
+
+    // Riverside hears of every accepted pupil leaving for it.
+    eventually("Riverside hears of every leaver", || {
+        riverside
+            .delivered()
+            .iter()
+            .filter(|n| n.body["kind"] == "school.left")
+            .count()
+            >= accepted
+    })
+    .await;
+
+    // The operator sees each rejected pupil in quarantine.
+    let listed = hub.cli(&["quarantine", "list"]);
+    assert_free_of(&listed, &data);
+    for q in quarantined {
+        let id = q["quarantine_id"].as_str().unwrap();
+        assert!(
+            listed
+                .lines()
+                .any(|l| l.starts_with(id) && l.contains(SOURCE)),
+            "quarantine item {id} is listed:\n{listed}"
+        );
+    }
+
+    // A file that is not a CTF goes to failed/, with why beside it.
+    std::fs::write(incoming.join("garbage.xml"), b"this is not a CTF at all").unwrap();
+    eventually("the garbage is moved to failed/", || {
+        failed.join("garbage.xml").is_file()
+    })
+    .await;
+    let why = read_json(&failed.join("garbage.xml.error.json"));
+    let error = why["error"].as_str().unwrap();
+    assert!(
+        error.starts_with("the file was refused before any pupil was read: "),
+        "{error}"
+    );
+    assert_eq!(why["source_id"], SOURCE);
+    assert!(why["report"].is_null(), "no pupil was read: {why}");
+
+    // The same file dropped again: its pupils are duplicates, and it is done beside the first.
+    std::fs::write(incoming.join("x.xml"), &bytes).unwrap();
+    eventually("the second copy is moved to done/", || {
+        done.join("x.2.xml.report.json").is_file() && done.join("x.2.xml").is_file()
+    })
+    .await;
+    let again = read_json(&done.join("x.2.xml.report.json"));
+    assert_eq!(again["committed"], 0);
+    assert_eq!(again["duplicates"], accepted);
+    assert_eq!(read_json(&done.join("x.xml.report.json")), report);
+
+    let logs = hub.logs();
+    assert!(logs.contains("CTF drop: file imported"), "{logs}");
+    assert!(logs.contains("CTF drop: file failed"), "{logs}");
+    hub.assert_logs_free_of(&data.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_file_left_in_processing_by_a_crash_is_imported_again_at_start_up() {
+    let (mut hub, riverside, drop) = start().await;
+    let pupils = 40;
+    let spec = spec(pupils, 0.0);
+    let bytes = spec.to_bytes();
+    // As if the hub had claimed the file and died before finishing it.
+    std::fs::write(drop.path().join("processing").join("left.xml"), &bytes).unwrap();
+    hub.restart().await;
+
+    let done = drop.path().join("done");
+    eventually("the interrupted file is finished", || {
+        done.join("left.xml.report.json").is_file()
+    })
+    .await;
+    let report = read_json(&done.join("left.xml.report.json"));
+    assert_eq!(report["pupils"], pupils);
+    assert_eq!(
+        report["committed"].as_u64().unwrap() + report["duplicates"].as_u64().unwrap(),
+        pupils as u64
+    );
+    eventually("Riverside hears of every leaver", || {
+        riverside
+            .delivered()
+            .iter()
+            .filter(|n| n.body["kind"] == "school.left")
+            .count()
+            >= pupils
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_uploaded_file_is_imported_and_the_same_bytes_again_are_all_duplicates() {
+    let (hub, riverside, _drop) = start().await;
+    let pupils = 60;
+    let spec = spec(pupils, 0.04);
+    let bytes = spec.to_bytes();
+    let data = pupil_data(&bytes);
+    let (corrupted, accepted) = corrupted(&spec, pupils);
+
+    let (status, _, first) = upload(&hub, SCHOOL_KEY, SOURCE, bytes.clone()).await;
+    assert_eq!(status, 200, "{first}");
+    assert_free_of(&first.to_string(), &data);
+    assert_eq!(first["pupils"], pupils);
+    assert_eq!(first["committed"], accepted);
+    assert_eq!(first["duplicates"], 0);
+    assert_eq!(first["events"], events_in(&bytes));
+    assert_eq!(
+        first["quarantined"].as_array().unwrap().len(),
+        corrupted.len()
+    );
+    eventually("Riverside hears of every leaver", || {
+        riverside
+            .delivered()
+            .iter()
+            .filter(|n| n.body["kind"] == "school.left")
+            .count()
+            >= accepted
+    })
+    .await;
+
+    let (status, _, second) = upload(&hub, SCHOOL_KEY, SOURCE, bytes.clone()).await;
+    assert_eq!(status, 200, "{second}");
+    assert_eq!(second["committed"], 0);
+    assert_eq!(second["events"], 0);
+    assert_eq!(second["duplicates"], accepted);
+    assert_eq!(second["file_sha256"], first["file_sha256"]);
+    assert_eq!(deliveries_to(&hub, "riverside-academy"), accepted);
+
+    // Without the source's key, nothing is imported.
+    let (status, _, _) = upload(&hub, "not-a-key-of-any-source", SOURCE, bytes.clone()).await;
+    assert_eq!(status, 401);
+    let (status, _, _) = upload(&hub, SCHOOL_KEY, "another-source", bytes.clone()).await;
+    assert_eq!(status, 403);
+
+    hub.assert_logs_free_of(&data.iter().map(String::as_str).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn an_uploaded_file_that_is_refused_gets_a_problem_naming_the_reason() {
+    let (hub, _riverside, _drop) = start().await;
+    let spec = spec(50, 0.0);
+    let bytes = spec.to_bytes();
+    let data = pupil_data(&bytes);
+    let text = std::str::from_utf8(&bytes).unwrap();
+
+    // A DOCTYPE, whatever it holds, is refused before anything is read.
+    let doctype = text.replacen(
+        "<CTfile>",
+        "<!DOCTYPE CTfile [<!ENTITY xxe SYSTEM \"file:///etc/passwd\">]>\n<CTfile>",
+        1,
+    );
+    assert_ne!(doctype, text);
+    let (status, content_type, problem) = upload(&hub, SCHOOL_KEY, SOURCE, doctype.into()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(content_type, "application/problem+json");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("/ctf-refused"),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("refused before any pupil was read") && detail.contains("DOCTYPE"),
+        "{detail}"
+    );
+    assert!(problem.get("report").is_none(), "{problem}");
+
+    // A file from a school the source's agency does not list names the school.
+    let other_school = FixtureSpec {
+        source: FixtureSchool {
+            lea: "999".into(),
+            estab: "3999".into(),
+            urn: Some("999993".into()),
+            name: None,
+        },
+        ..spec.clone()
+    };
+    let (status, _, problem) = upload(&hub, SCHOOL_KEY, SOURCE, other_school.to_bytes()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("does not list the file's source school (URN 999993)"),
+        "{problem}"
+    );
+
+    // A file cut off inside pupil 30: the problem carries the report of the 30 before it.
+    let pupil_30 = text.match_indices("<Pupil>").nth(30).unwrap().0;
+    let (status, _, problem) =
+        upload(&hub, SCHOOL_KEY, SOURCE, bytes[..pupil_30 + 40].to_vec()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("/ctf-stopped"),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("could not be read past its first 30 pupil(s)")
+            && detail.contains("malformed XML"),
+        "{detail}"
+    );
+    assert_eq!(problem["report"]["pupils"], 30);
+    assert_eq!(problem["report"]["committed"], 30);
+    assert_free_of(&problem.to_string(), &data);
 
     hub.assert_logs_free_of(&data.iter().map(String::as_str).collect::<Vec<_>>());
 }

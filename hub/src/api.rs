@@ -26,6 +26,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/v1/events", post(ingest::post_events))
         .route("/v1/ingest/{source}", post(ingest::post_native))
+        .route("/v1/ingest/{source}/ctf", post(ingest::post_ctf))
         .route("/v1/handoffs", get(handoffs::list))
         .route("/v1/handoffs/{id}", get(handoffs::get))
         .route("/v1/handoffs/{id}/acknowledge", post(handoffs::acknowledge))

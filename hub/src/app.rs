@@ -1,5 +1,5 @@
-//! Starting and stopping the hub: store, delivery workers, retention sweep and HTTP API, tied
-//! to one cancellation token.
+//! Starting and stopping the hub: store, delivery workers, retention sweep, handoff clock, broker
+//! sources, CTF drop folders and HTTP API, tied to one cancellation token.
 
 use std::sync::Arc;
 
@@ -11,6 +11,7 @@ use crate::config::Validated;
 use crate::deliver::{self, Wakers};
 use crate::handoff;
 use crate::health::Links;
+use crate::import::drop_folder::{self, DropFolder};
 use crate::pipeline::{Pipeline, receive};
 use crate::retention;
 use crate::store::{Store, StoreError};
@@ -52,6 +53,7 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
     ));
     let clock = tokio::spawn(handoff::scheduler::run(pipeline.clone(), cancel.clone()));
     let sources = start_sources(&config, &pipeline, &links, &cancel).await?;
+    let drops = start_ctf_drops(&config, &pipeline, &cancel)?;
 
     let addr = config.api.listen;
     let listener = tokio::net::TcpListener::bind(addr)
@@ -64,7 +66,7 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
         .map_err(AppError::Serve)?;
 
     cancel.cancel();
-    for s in sources {
+    for s in sources.into_iter().chain(drops) {
         let _ = s.await;
     }
     for w in workers {
@@ -130,6 +132,35 @@ async fn start_sources(
                 }
             }
         }));
+    }
+    Ok(tasks)
+}
+
+/// Watches every source's CTF drop folder until `cancel` fires. A folder whose subfolders cannot
+/// be created stops the hub with an error naming the source.
+fn start_ctf_drops(
+    config: &Validated,
+    pipeline: &Arc<Pipeline>,
+    cancel: &CancellationToken,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, AppError> {
+    let mut tasks = Vec::new();
+    for source in config.sources.values() {
+        let Some(drop) = &source.ctf_drop else {
+            continue;
+        };
+        let folder = DropFolder::open(&drop.folder).map_err(|e| AppError::Source {
+            source_id: source.id.clone(),
+            adapter: "ctf-drop",
+            reason: e.to_string(),
+        })?;
+        tracing::info!(source_id = %source.id, folder = %drop.folder.display(), "CTF drop folder watched");
+        tasks.push(tokio::spawn(drop_folder::run(
+            pipeline.clone(),
+            source.id.clone(),
+            folder,
+            std::time::Duration::from_millis(drop.poll_interval_ms),
+            cancel.clone(),
+        )));
     }
     Ok(tasks)
 }

@@ -82,6 +82,20 @@ pub async fn build_sink(
     }
 }
 
+/// This instance's name on the delivery leases: its host and API address. Two instances
+/// sharing a store differ in one or the other; the same instance restarted (after a crash, say)
+/// has the same name, so it takes its queues back at once instead of waiting for its own old
+/// leases to lapse.
+fn instance_name(config: &Validated) -> String {
+    let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .ok()
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .or_else(|| std::env::var("HOSTNAME").ok())
+        .unwrap_or_else(|| "localhost".to_owned());
+    format!("{host}/{}", config.api.listen)
+}
+
 /// Starts a worker for every agency that has a sink. Fails, naming the agency, if a sink
 /// cannot be built (a broker that does not answer, a topic that does not exist).
 pub async fn spawn_workers(
@@ -92,6 +106,7 @@ pub async fn spawn_workers(
     cancel: &CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let mut handles = Vec::new();
+    let holder = instance_name(config);
     for agency in config.agencies.values() {
         let Some(sink_config) = &agency.sink else {
             continue;
@@ -112,6 +127,7 @@ pub async fn spawn_workers(
             notify: wakers.notify(&agency.id),
             settings: Settings::from(&config.delivery),
             cancel: cancel.clone(),
+            holder: holder.clone(),
         };
         handles.push(tokio::spawn(w.run()));
     }
@@ -126,6 +142,8 @@ pub struct Settings {
     pub concurrency: usize,
     pub backoff: Backoff,
     pub poll_interval: std::time::Duration,
+    /// How long a hold on the agency's queue lasts without renewal.
+    pub lease: std::time::Duration,
 }
 
 impl From<&DeliveryConfig> for Settings {
@@ -138,6 +156,7 @@ impl From<&DeliveryConfig> for Settings {
                 std::time::Duration::from_millis(c.max_backoff_ms),
             ),
             poll_interval: std::time::Duration::from_millis(c.poll_interval_ms),
+            lease: std::time::Duration::from_millis(c.lease_ms),
         }
     }
 }

@@ -1,6 +1,8 @@
 //! Imports: whole files an agency hands over outside any live feed, run through the pipeline one
 //! record at a time. Today there is one kind, a school's Common Transfer File (CTF): see
-//! `docs/adapters/ctf.md`, "Importing".
+//! `docs/adapters/ctf.md`, "Importing". A CTF arrives by the command line (`throughline import
+//! ctf`), by `POST /v1/ingest/{source}/ctf`, or through a source's [`drop_folder`]; all three
+//! call [`import_ctf`].
 //!
 //! Why each pupil is its own input and not the file: the pipeline keeps an input whole, so one
 //! unreadable pupil would hold back a whole school's transfer. Each pupil's events are committed
@@ -24,6 +26,8 @@ use uuid::Uuid;
 
 use crate::pipeline::{Pipeline, step};
 
+pub mod drop_folder;
+
 /// The format an accepted pupil's events are committed in: the canonical envelope, as an array.
 const PUPIL_EVENTS_FORMAT: &str = "canonical-json";
 
@@ -42,6 +46,11 @@ impl FileDigest {
         let mut hasher = Sha256::new();
         io::copy(&mut input, &mut hasher)?;
         Ok(Self(hasher.finalize().into()))
+    }
+
+    /// The digest of bytes already in memory (an uploaded file).
+    pub fn of(bytes: &[u8]) -> Self {
+        Self(Sha256::digest(bytes).into())
     }
 }
 
@@ -147,6 +156,19 @@ impl ImportError {
             _ => None,
         }
     }
+
+    /// The message and each of its causes, joined by `: `, as an operator or a school reads it.
+    /// Like every message here, it names where and why, never a pupil's data.
+    pub fn full_message(&self) -> String {
+        let mut message = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(e) = cause {
+            message.push_str(": ");
+            message.push_str(&e.to_string());
+            cause = e.source();
+        }
+        message
+    }
 }
 
 /// Imports a CTF from `input` for the configured source `source_id`, whose agency must list the
@@ -159,8 +181,9 @@ impl ImportError {
 /// alone (format [`CTF_PUPIL_FORMAT`], step `normalise`). A file-level error stops the import:
 /// the pupils before it stay committed or quarantined, and the error's report says which.
 ///
-/// Reading `input` blocks the task: this is meant for the command line, not for the server's
-/// runtime.
+/// Reading `input` blocks the task. The command line does not mind; the HTTP upload passes bytes
+/// already in memory; the drop folder reads a local file, which blocks one of the runtime's
+/// workers while the file is read (see [`drop_folder`]).
 pub async fn import_ctf(
     pipeline: &Pipeline,
     source_id: &str,
@@ -337,6 +360,21 @@ mod tests {
             digest.to_string(),
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
+    }
+
+    #[test]
+    fn the_digest_of_bytes_in_memory_is_the_digest_of_the_same_bytes_read() {
+        let bytes = b"<CTfile/>";
+        assert_eq!(FileDigest::of(bytes), FileDigest::read(&bytes[..]).unwrap());
+    }
+
+    #[test]
+    fn a_full_message_names_the_cause() {
+        let e =
+            ImportError::Refused(throughline_adapter_ctf::CtfError::DoctypeRefused { offset: 0 });
+        let message = e.full_message();
+        assert!(message.starts_with("the file was refused before any pupil was read: "));
+        assert!(message.contains("DOCTYPE"), "{message}");
     }
 
     #[test]

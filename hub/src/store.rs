@@ -20,6 +20,7 @@ pub mod handoffs;
 pub mod identity;
 pub mod inputs;
 pub mod involvements;
+pub mod leases;
 pub mod quarantine;
 pub mod retention;
 

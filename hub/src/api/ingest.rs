@@ -1,6 +1,10 @@
 //! `POST /v1/events` (canonical JSON) and `POST /v1/ingest/{source}` (the source's native
 //! format). Both answer only after the pipeline's outcome is durable: 202 with the event ids once
 //! committed, 422 with a problem naming each field once quarantined.
+//!
+//! `POST /v1/ingest/{source}/ctf` imports a school's Common Transfer File pupil by pupil
+//! ([`import::import_ctf`]) and answers 200 with the import report, or a problem naming why the
+//! file was refused or where it stopped.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -14,6 +18,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::problem::Problem;
 use crate::config::Source;
+use crate::import::{self, FileDigest, ImportError};
 use crate::pipeline::Origin;
 
 #[derive(Serialize)]
@@ -89,21 +94,94 @@ pub async fn post_native(
     body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
-        let source = authenticate(&state, &headers)?;
-        if source.id != source_id {
-            return Err(Problem::new(
-                StatusCode::FORBIDDEN,
-                "wrong-source",
-                "API key belongs to another source",
-                "this API key may only post to its own source",
-            ));
-        }
+        let source = authenticate_as(&state, &headers, &source_id)?;
         let body = body_or_problem(body)?;
         let format = source.format.clone();
-        Ok(submit(&state, source, &headers, body, &format).await)
+        Ok::<_, Problem>(submit(&state, source, &headers, body, &format).await)
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The body is the whole file, so it is bounded by `api.body_limit_bytes`; larger files go in
+/// the source's drop folder or through `throughline import ctf`.
+pub async fn post_ctf(
+    State(state): State<AppState>,
+    Path(source_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let source = authenticate_as(&state, &headers, &source_id)?;
+        let body = body_or_problem(body)?;
+        let digest = FileDigest::of(&body);
+        let report = import::import_ctf(&state.pipeline, &source.id, digest, &body[..], |_| {})
+            .await
+            .map_err(import_problem)?;
+        Ok::<_, Problem>((StatusCode::OK, axum::Json(report)).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// The source the API key belongs to, which must be `source_id`.
+#[allow(clippy::result_large_err)]
+fn authenticate_as<'s>(
+    state: &'s AppState,
+    headers: &HeaderMap,
+    source_id: &str,
+) -> Result<&'s Source, Problem> {
+    let source = authenticate(state, headers)?;
+    if source.id != source_id {
+        return Err(Problem::new(
+            StatusCode::FORBIDDEN,
+            "wrong-source",
+            "API key belongs to another source",
+            "this API key may only post to its own source",
+        ));
+    }
+    Ok(source)
+}
+
+/// Why a CTF was not (wholly) imported. The detail is the error with its causes, which name
+/// where and why and never a pupil's data; a partial report says what was done before it.
+fn import_problem(e: ImportError) -> Problem {
+    let (status, slug, title) = match &e {
+        ImportError::Refused(_) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ctf-refused",
+            "CTF refused",
+        ),
+        ImportError::NotTheSendingSchool { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ctf-not-the-sending-school",
+            "CTF from another school",
+        ),
+        ImportError::Stopped { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "ctf-stopped",
+            "CTF could not be read to its end",
+        ),
+        ImportError::Unavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Hub unavailable",
+        ),
+        ImportError::UnknownSource(_) => {
+            (StatusCode::NOT_FOUND, "unknown-source", "Unknown source")
+        }
+        ImportError::Encode { .. } => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "Internal error",
+        ),
+    };
+    let mut p = Problem::new(status, slug, title, e.full_message());
+    p.report = e.partial_report().cloned().map(Box::new);
+    if status == StatusCode::SERVICE_UNAVAILABLE {
+        p.retry_after = Some(5);
+    }
+    p
 }
 
 pub(super) async fn submit(

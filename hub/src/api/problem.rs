@@ -22,6 +22,10 @@ pub struct Problem {
     /// The pipeline step that rejected the input (extension member).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
+    /// For a CTF import stopped part-way: the pupils committed or quarantined before the problem
+    /// (extension member).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub report: Option<Box<crate::import::ImportReport>>,
     #[serde(skip)]
     pub retry_after: Option<u64>,
 }
@@ -36,6 +40,7 @@ impl Problem {
             errors: Vec::new(),
             quarantine_id: None,
             step: None,
+            report: None,
             retry_after: None,
         }
     }

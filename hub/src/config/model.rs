@@ -6,6 +6,7 @@
 //! each as an error, so unknown keys are still refused, all at once.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 
 use chrono::NaiveDate;
 use serde::Deserialize;
@@ -211,6 +212,15 @@ pub struct DeliveryConfig {
     /// such as an operator's replay, may have added it).
     #[serde(default = "default_poll_interval_ms")]
     pub poll_interval_ms: u64,
+    /// How long an instance's hold on an agency's queue lasts without renewal, in milliseconds.
+    /// Several hub instances may share one store: one at a time delivers each agency's queue,
+    /// and another takes it over this long after the holder stops.
+    #[serde(default = "default_lease_ms")]
+    pub lease_ms: u64,
+}
+
+fn default_lease_ms() -> u64 {
+    30_000
 }
 
 fn default_max_attempts() -> u32 {
@@ -237,6 +247,7 @@ impl Default for DeliveryConfig {
             initial_backoff_ms: default_initial_backoff_ms(),
             max_backoff_ms: default_max_backoff_ms(),
             poll_interval_ms: default_poll_interval_ms(),
+            lease_ms: default_lease_ms(),
         }
     }
 }
@@ -331,6 +342,26 @@ pub struct SourceConfig {
     /// Consume this source's inputs from Kafka topics (see `docs/adapters/kafka.md`).
     #[serde(default)]
     pub kafka: Option<throughline_adapter_kafka::KafkaSourceConfig>,
+    /// Import the Common Transfer Files written into a drop folder, as this source (see
+    /// `docs/adapters/ctf.md`, "Drop folder"). Independent of the transport above.
+    #[serde(default)]
+    pub ctf_drop: Option<CtfDropConfig>,
+}
+
+/// `sources.ctf_drop`: a folder a school's MIS (or an S2S download job) writes CTFs into.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CtfDropConfig {
+    /// The drop folder. It must exist and be a directory; the hub creates `incoming/`,
+    /// `processing/`, `done/` and `failed/` in it. A relative path is taken from the hub's
+    /// working directory, as `store.url` is.
+    pub folder: PathBuf,
+    /// How often `incoming/` is looked at, in milliseconds.
+    #[serde(default = "default_ctf_drop_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+}
+
+fn default_ctf_drop_poll_interval_ms() -> u64 {
+    2_000
 }
 
 fn default_system() -> String {

@@ -40,6 +40,9 @@ pub struct Source {
     pub system: String,
     pub format: String,
     pub transport: Transport,
+    /// A folder of Common Transfer Files imported as this source; its folder was a directory
+    /// when the configuration was checked.
+    pub ctf_drop: Option<CtfDropConfig>,
 }
 
 /// How a source's inputs arrive.
@@ -190,6 +193,13 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             file,
             "delivery.concurrency",
             "must be between 1 and 64",
+        ));
+    }
+    if c.delivery.lease_ms < 1_000 {
+        errors.push(ConfigError::new(
+            file,
+            "delivery.lease_ms",
+            "must be at least 1000: a lease renewed more often than it can lapse",
         ));
     }
     if c.delivery.max_attempts == 0 {
@@ -381,6 +391,9 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 None
             }
         };
+        if let Some(drop) = &s.ctf_drop {
+            check_ctf_drop(file, &key("ctf_drop"), drop, &mut errors);
+        }
         if let (Some(agency), Some(transport)) = (agency, transport) {
             let source = Source {
                 id: s.id.clone(),
@@ -388,6 +401,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 system: s.system.clone(),
                 format: s.format.clone(),
                 transport,
+                ctf_drop: s.ctf_drop.clone(),
             };
             if sources.insert(s.id.clone(), source).is_some() {
                 errors.push(ConfigError::new(
@@ -477,6 +491,40 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         agreements,
         handoffs,
     })
+}
+
+/// A drop folder must already exist: the hub makes its four subfolders, never the folder itself,
+/// so a mistyped path is an error here rather than a new empty folder nobody writes into.
+fn check_ctf_drop(file: &Path, key: &str, drop: &CtfDropConfig, errors: &mut Vec<ConfigError>) {
+    let folder = &drop.folder;
+    match std::fs::metadata(folder) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => errors.push(ConfigError::new(
+            file,
+            &format!("{key}.folder"),
+            format!("`{}` must be a directory, found a file", folder.display()),
+        )),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => errors.push(ConfigError::new(
+            file,
+            &format!("{key}.folder"),
+            format!(
+                "`{}` must be an existing directory, found nothing",
+                folder.display()
+            ),
+        )),
+        Err(e) => errors.push(ConfigError::new(
+            file,
+            &format!("{key}.folder"),
+            format!("`{}` cannot be read: {e}", folder.display()),
+        )),
+    }
+    if drop.poll_interval_ms == 0 {
+        errors.push(ConfigError::new(
+            file,
+            &format!("{key}.poll_interval_ms"),
+            "must be at least 1",
+        ));
+    }
 }
 
 fn handoff_settings(

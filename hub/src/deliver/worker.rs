@@ -29,16 +29,23 @@ pub(super) struct Worker {
     pub notify: Arc<Notify>,
     pub settings: Settings,
     pub cancel: CancellationToken,
+    /// This process's name on the queue's lease (see `store::leases`).
+    pub holder: String,
 }
 
 impl Worker {
     pub async fn run(self) {
         tracing::info!(agency = %self.agency, "delivery worker started");
         loop {
-            let wait = match self.pass().await {
-                Ok(wait) => wait,
-                Err(e) => {
+            let wait = match self.hold().await {
+                // Another instance delivers this queue: look again within a poll interval.
+                Ok(false) => Some(self.settings.poll_interval),
+                Ok(true) => self.pass().await.unwrap_or_else(|e| {
                     tracing::error!(agency = %self.agency, error = %e, "delivery pass failed; will retry");
+                    Some(self.settings.poll_interval)
+                }),
+                Err(e) => {
+                    tracing::error!(agency = %self.agency, error = %e, "delivery lease unavailable; will retry");
                     Some(self.settings.poll_interval)
                 }
             };
@@ -57,7 +64,23 @@ impl Worker {
                 _ = tokio::time::sleep(wait) => {}
             }
         }
+        if let Ok(mut conn) = self.store.pool().acquire().await {
+            let _ = store::leases::release(&mut conn, self.agency.as_str(), &self.holder).await;
+        }
         tracing::info!(agency = %self.agency, "delivery worker stopped");
+    }
+
+    /// Takes or renews this process's lease on the agency's queue.
+    async fn hold(&self) -> Result<bool, StoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        store::leases::hold(
+            &mut conn,
+            self.agency.as_str(),
+            &self.holder,
+            chrono::Utc::now(),
+            self.settings.lease,
+        )
+        .await
     }
 
     /// Attempts every due delivery once, in queue order, keeping each child's order. Returns how
@@ -125,6 +148,7 @@ impl Worker {
             };
         }
 
+        let mut lost = false;
         for d in pending {
             if self.cancel.is_cancelled() {
                 break;
@@ -154,6 +178,12 @@ impl Worker {
                     || oldest_unrecorded.elapsed() >= RECORD_WITHIN)
             {
                 self.record(std::mem::take(&mut unrecorded)).await?;
+                // A long pass renews the queue's lease as it goes; lost (this instance was too
+                // slow, and another took over), it stops starting deliveries.
+                if !self.hold().await? {
+                    lost = true;
+                    break;
+                }
             }
             attempted = true;
             in_flight_children.insert(d.child_id);
@@ -169,6 +199,10 @@ impl Worker {
             drain_to!(0);
         }
         self.record(unrecorded).await?;
+        if lost {
+            tracing::warn!(agency = %self.agency, "delivery lease lost to another instance; this one stops delivering the queue");
+            return Ok(Some(self.settings.poll_interval));
+        }
         if self.cancel.is_cancelled() || deferred || (attempted && full_batch) {
             return Ok(Some(Duration::ZERO));
         }
