@@ -116,6 +116,16 @@ async fn start_sources(
                 });
                 Box::new(s)
             }
+            Transport::Mesh(c) => {
+                let s = throughline_adapter_mesh::MeshInputs::connect(source.id.clone(), c)
+                    .await
+                    .map_err(|e| fail(e.to_string()))?;
+                let status = s.status_handle();
+                links.register("mesh", "source", source.id.clone(), move || {
+                    status.connected()
+                });
+                Box::new(s)
+            }
         };
         tracing::info!(source_id = %source.id, adapter = source.transport.adapter(), "source started");
         let (pipeline, cancel, format, id) = (

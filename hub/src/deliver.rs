@@ -79,6 +79,14 @@ pub async fn build_sink(
             links.register("kafka", "sink", agency.as_str(), move || status.connected());
             Ok(Arc::new(sink))
         }
+        SinkConfig::Mesh(c) => {
+            let sink = throughline_adapter_mesh::MeshNotificationSink::connect(c)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = sink.status_handle();
+            links.register("mesh", "sink", agency.as_str(), move || status.connected());
+            Ok(Arc::new(sink))
+        }
     }
 }
 

@@ -20,6 +20,7 @@
 //! statute does (see `throughline_calendar`).
 
 pub mod exemption;
+mod lead;
 pub mod notice;
 pub mod scheduler;
 pub mod track;

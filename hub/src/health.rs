@@ -11,7 +11,7 @@ type Check = Arc<dyn Fn() -> bool + Send + Sync>;
 /// One broker link.
 #[derive(Clone)]
 pub struct Link {
-    /// `amqp` or `kafka`.
+    /// `amqp`, `kafka` or `mesh`.
     pub adapter: &'static str,
     /// `source` or `sink`.
     pub direction: &'static str,

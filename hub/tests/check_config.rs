@@ -197,9 +197,101 @@ amqp = { connection = { url = "${U}" }, queue = "", dead_letter_exchange = "dlx"
     );
     assert_eq!(code, 2, "{out}");
     assert!(
-        out.contains("FILE: sources[0]: needs exactly one of api_key (HTTP ingest), amqp or kafka"),
+        out.contains(
+            "FILE: sources[0]: needs exactly one of api_key (HTTP ingest), amqp, kafka or mesh"
+        ),
         "{out}"
     );
     assert!(out.contains("FILE: sources[1].kafka."), "{out}");
     assert!(out.contains("FILE: sources[2].amqp."), "{out}");
+}
+
+#[test]
+fn the_mesh_example_passes_and_literal_mesh_secrets_and_bad_keys_are_refused() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../config/mesh.toml");
+    let out = Command::new(env!("CARGO_BIN_EXE_throughline"))
+        .args(["check-config", "--config"])
+        .arg(&path)
+        .envs([
+            ("MESH_PASSWORD", "mesh-password"),
+            ("MESH_SHARED_KEY", "mesh-shared-key"),
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let text = std::fs::read_to_string(&path)
+        .unwrap()
+        .replace("${MESH_PASSWORD}", "hunter2-mesh")
+        .replace("${MESH_SHARED_KEY}", "hunter3-mesh");
+    let (code, out) = check(&text, &[]);
+    assert_eq!(code, 2);
+    for expected in [
+        "FILE: agencies[1].sink.password: secrets must not be written in the file",
+        "FILE: agencies[1].sink.shared_key: secrets must not be written in the file",
+        "FILE: sources[0].mesh.password: secrets must not be written in the file",
+        "FILE: sources[0].mesh.shared_key: secrets must not be written in the file",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+    assert!(
+        !out.contains("hunter2") && !out.contains("hunter3"),
+        "{out}"
+    );
+
+    let (code, out) = check(
+        r#"
+[[agencies]]
+id = "la"
+role = "send"
+
+[[agencies]]
+id = "camhs"
+role = "health"
+sink = { type = "mesh", base_url = "https://mesh.example", mailbox_id = "X26ABC1", password = "${P}", shared_key = "${K}", to_mailbox = "X26:ABC2", workflow_id = "W" }
+
+[[sources]]
+id = "plain-http"
+agency = "la"
+mesh = { base_url = "http://mesh.example", mailbox_id = "X26ABC1", password = "${P}", shared_key = "${K}" }
+
+[[sources]]
+id = "too-often"
+agency = "la"
+mesh = { base_url = "https://mesh.example", mailbox_id = "X26ABC1", password = "${P}", shared_key = "${K}", poll_interval_ms = 1 }
+"#,
+        &[("P", "mesh-password"), ("K", "mesh-shared-key")],
+    );
+    assert_eq!(code, 2, "{out}");
+    for expected in [
+        "FILE: agencies[1].sink.to_mailbox: must be up to 100 ASCII letters",
+        "FILE: sources[0].mesh.base_url: must use https",
+        "FILE: sources[1].mesh.poll_interval_ms: must be between 100 and 86400000, found 1",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+}
+
+#[test]
+fn an_unknown_mesh_key_is_refused_by_name() {
+    let (code, out) = check(
+        r#"
+[[agencies]]
+id = "la"
+role = "send"
+
+[[sources]]
+id = "typo"
+agency = "la"
+mesh = { base_url = "https://mesh.example", mailbox_id = "X26ABC1", password = "${P}", shared_key = "${K}", poll_intervall_ms = 1000 }
+"#,
+        &[("P", "mesh-password"), ("K", "mesh-shared-key")],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("poll_intervall_ms"), "{out}");
+    assert!(!out.contains("mesh-password"), "{out}");
 }

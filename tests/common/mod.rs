@@ -6,6 +6,7 @@
 #![allow(dead_code, unused_imports)]
 
 pub mod brokers;
+pub mod mesh;
 pub mod nhs;
 
 pub use nhs::test_nhs_numbers;
@@ -327,6 +328,8 @@ fn env_pairs() -> Vec<(&'static str, &'static str)> {
         ("TEST_CSC_KEY", CSC_KEY),
         ("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
         ("TEST_WEBHOOK_SECRET", SECRET),
+        ("TEST_MESH_PASSWORD", mesh::PASSWORD),
+        ("TEST_MESH_SHARED_KEY", mesh::SHARED_KEY),
     ]
 }
 

@@ -127,6 +127,9 @@ pub enum MeshConfigError {
         max: u64,
         found: u64,
     },
+    /// Another key of a source or sink configuration is unusable (`to_mailbox`, `workflow_id`).
+    #[error("`{key}`: {reason}")]
+    Invalid { key: &'static str, reason: String },
     /// The HTTP client could not be built.
     #[error("the HTTP client could not be built: {reason}")]
     Client { reason: String },
@@ -138,10 +141,29 @@ impl MeshConfigError {
         match self {
             Self::BaseUrl { .. } => Some("base_url"),
             Self::MailboxId { .. } => Some("mailbox_id"),
-            Self::EmptySecret { key } | Self::Tls { key, .. } | Self::OutOfRange { key, .. } => {
-                Some(key)
-            }
+            Self::EmptySecret { key }
+            | Self::Tls { key, .. }
+            | Self::OutOfRange { key, .. }
+            | Self::Invalid { key, .. } => Some(key),
             Self::Client { .. } => None,
+        }
+    }
+
+    /// What is wrong, without the key: for callers that print the key themselves, as
+    /// `file: key: reason`.
+    pub fn reason(&self) -> String {
+        match self {
+            Self::BaseUrl { reason }
+            | Self::MailboxId { reason }
+            | Self::Tls { reason, .. }
+            | Self::Invalid { reason, .. } => reason.clone(),
+            Self::EmptySecret { .. } => "must not be empty".to_owned(),
+            Self::OutOfRange {
+                min, max, found, ..
+            } => {
+                format!("must be between {min} and {max}, found {found}")
+            }
+            Self::Client { .. } => self.to_string(),
         }
     }
 }
@@ -241,6 +263,159 @@ impl MeshConfig {
             self.chunk_size_bytes,
             self.inbox_page_size,
         ))
+    }
+}
+
+/// How often a hub source polls its inbox when none is configured: five minutes, the most often
+/// MESH asks a client to poll.
+pub const DEFAULT_POLL_INTERVAL_MS: u64 = 300_000;
+/// The shortest poll interval accepted (for the local sandbox; real MESH asks for five minutes).
+pub const MIN_POLL_INTERVAL_MS: u64 = 100;
+/// The longest poll interval accepted: MESH asks every mailbox to poll at least once a day.
+pub const MAX_POLL_INTERVAL_MS: u64 = 86_400_000;
+
+/// A hub source reading one MESH mailbox: the mailbox's [`MeshConfig`] keys, flat, plus how
+/// often to poll.
+///
+/// ```toml
+/// mesh = { base_url = "https://msg.intspineservices.nhs.uk", mailbox_id = "X26ABC1", password = "${MESH_PASSWORD}", shared_key = "${MESH_SHARED_KEY}", poll_interval_ms = 300000 }
+/// ```
+///
+/// Unknown keys are refused, as in [`MeshConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshSourceConfig {
+    /// The mailbox polled: every [`MeshConfig`] key.
+    pub mailbox: MeshConfig,
+    /// How often the inbox is listed, in milliseconds (100 to 86400000; default 300000). MESH
+    /// asks for no more than every five minutes and at least once a day; a list that came back
+    /// full is followed at once by another.
+    pub poll_interval_ms: u64,
+}
+
+/// A hub sink sending each notification from one MESH mailbox to another: the sending
+/// mailbox's [`MeshConfig`] keys, flat, plus the recipient and workflow.
+///
+/// Unknown keys are refused, as in [`MeshConfig`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MeshSinkConfig {
+    /// The sending mailbox: every [`MeshConfig`] key.
+    pub mailbox: MeshConfig,
+    /// The recipient agency's mailbox id (`Mex-To`).
+    pub to_mailbox: String,
+    /// The workflow agreed with the recipient and registered with MESH for both mailboxes
+    /// (`Mex-WorkflowID`).
+    pub workflow_id: String,
+}
+
+/// The keys a source adds to [`MeshConfig`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SourceKeys {
+    #[serde(default = "default_poll_interval_ms")]
+    poll_interval_ms: u64,
+}
+
+/// The keys a sink adds to [`MeshConfig`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SinkKeys {
+    to_mailbox: String,
+    workflow_id: String,
+}
+
+fn default_poll_interval_ms() -> u64 {
+    DEFAULT_POLL_INTERVAL_MS
+}
+
+/// Splits one flat table into the [`MeshConfig`] keys and the rest, and deserialises each half
+/// strictly, so an unknown key is refused by name. (`#[serde(flatten)]` would let unknown keys
+/// through silently.)
+fn split_flat<'de, D, T>(deserializer: D) -> Result<(MeshConfig, T), D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::de::DeserializeOwned,
+{
+    use serde::de::Error;
+    const MAILBOX_KEYS: &[&str] = &[
+        "base_url",
+        "mailbox_id",
+        "password",
+        "shared_key",
+        "tls_client_identity_pem",
+        "tls_ca_pem",
+        "timeout_ms",
+        "chunk_size_bytes",
+        "inbox_page_size",
+    ];
+    let table = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+    let (mailbox, own): (serde_json::Map<_, _>, serde_json::Map<_, _>) = table
+        .into_iter()
+        .partition(|(k, _)| MAILBOX_KEYS.contains(&k.as_str()));
+    // serde_json's messages name the key and the expected type, never the value.
+    let mailbox =
+        MeshConfig::deserialize(serde_json::Value::Object(mailbox)).map_err(D::Error::custom)?;
+    let own = T::deserialize(serde_json::Value::Object(own)).map_err(D::Error::custom)?;
+    Ok((mailbox, own))
+}
+
+impl<'de> Deserialize<'de> for MeshSourceConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (mailbox, own) = split_flat::<D, SourceKeys>(deserializer)?;
+        Ok(Self {
+            mailbox,
+            poll_interval_ms: own.poll_interval_ms,
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for MeshSinkConfig {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let (mailbox, own) = split_flat::<D, SinkKeys>(deserializer)?;
+        Ok(Self {
+            mailbox,
+            to_mailbox: own.to_mailbox,
+            workflow_id: own.workflow_id,
+        })
+    }
+}
+
+impl MeshSourceConfig {
+    /// Checks everything without building an HTTP client.
+    pub fn validate(&self) -> Result<(), MeshConfigError> {
+        self.mailbox.validate()?;
+        in_range(
+            "poll_interval_ms",
+            self.poll_interval_ms,
+            MIN_POLL_INTERVAL_MS,
+            MAX_POLL_INTERVAL_MS,
+        )
+    }
+
+    /// The poll interval.
+    pub fn poll_interval(&self) -> Duration {
+        Duration::from_millis(self.poll_interval_ms)
+    }
+}
+
+impl MeshSinkConfig {
+    /// Checks everything without building an HTTP client.
+    pub fn validate(&self) -> Result<(), MeshConfigError> {
+        self.mailbox.validate()?;
+        check_mailbox_id(&self.to_mailbox).map_err(|e| MeshConfigError::Invalid {
+            key: "to_mailbox",
+            reason: e.reason(),
+        })?;
+        let workflow = self.workflow_id.trim();
+        if workflow.is_empty()
+            || workflow.len() > 300
+            || !workflow.chars().all(|c| c.is_ascii_graphic())
+        {
+            return Err(MeshConfigError::Invalid {
+                key: "workflow_id",
+                reason: "must be 1 to 300 printable ASCII characters without spaces".to_owned(),
+            });
+        }
+        Ok(())
     }
 }
 

@@ -12,8 +12,10 @@
 //! - [`config`]: [`MeshConfig`], validated once by [`MeshConfig::build`].
 //! - [`auth`]: the `NHSMESH` authorisation header.
 //! - [`client`]: [`MeshClient`], one method per API operation.
-//! - [`source`]: [`MeshSource`], poll and acknowledge.
-//! - [`sink`]: [`MeshSink`], send.
+//! - [`source`]: [`MeshSource`], poll and acknowledge; [`MeshInputs`], the hub's source (the
+//!   poll loop, acknowledging after the hub's outcome).
+//! - [`sink`]: [`MeshSink`], send; [`MeshNotificationSink`], the hub's sink (one notification
+//!   per MESH message).
 //! - [`message`]: [`MeshMessage`] (downloaded) and [`OutboundMessage`] (to send).
 //! - [`error`]: [`MeshError`], what can go wrong and whether to retry.
 #![forbid(unsafe_code)]
@@ -27,8 +29,8 @@ pub mod sink;
 pub mod source;
 
 pub use client::MeshClient;
-pub use config::{MeshConfig, MeshConfigError};
+pub use config::{MeshConfig, MeshConfigError, MeshSinkConfig, MeshSourceConfig};
 pub use error::{MeshError, Operation};
 pub use message::{MeshMessage, MessageStatus, MessageType, OutboundMessage};
-pub use sink::MeshSink;
-pub use source::MeshSource;
+pub use sink::{MeshNotificationSink, MeshSink};
+pub use source::{LinkStatus, MeshInputs, MeshSource};

@@ -8,6 +8,8 @@
 //! this mailbox's own inbox, linked to the sent message id.
 
 use bytes::Bytes;
+use throughline_contracts::adapter::{DeliveryOutcome, Sink};
+use throughline_contracts::notification::Notification;
 
 use crate::client::MeshClient;
 use crate::error::MeshError;
@@ -49,5 +51,92 @@ impl MeshSink {
     /// message id.
     pub async fn send_message(&self, message: &OutboundMessage) -> Result<String, MeshError> {
         self.client.send(message).await
+    }
+}
+
+/// A hub sink delivering each notification to one agency's MESH mailbox: the notification as
+/// JSON (`application/json`), with its idempotency key as `Mex-LocalID` and no subject or file
+/// name, so nothing about the child travels in MESH's headers.
+///
+/// MESH answering with a message id is `Delivered` (delivery to the mailbox is MESH's job from
+/// then on); a failure [`MeshError::is_retriable`] calls retriable (transport, 429, 5xx) is
+/// `Retryable`; any other (authentication, an unregistered recipient or workflow) is
+/// `Permanent`. A retried send that MESH had in fact stored arrives twice with the same
+/// `Mex-LocalID`, for the recipient to deduplicate.
+#[derive(Debug, Clone)]
+pub struct MeshNotificationSink {
+    sink: MeshSink,
+    to_mailbox: String,
+    workflow_id: String,
+    status: crate::source::LinkStatus,
+}
+
+impl MeshNotificationSink {
+    /// Validates `config`, builds the client and makes the handshake, so a wrong credential
+    /// stops start-up with an error naming the mailbox.
+    pub async fn connect(config: &crate::config::MeshSinkConfig) -> Result<Self, MeshError> {
+        config.validate()?;
+        let client = config.mailbox.build()?;
+        client.handshake().await?;
+        Ok(Self {
+            sink: MeshSink::new(client),
+            to_mailbox: config.to_mailbox.trim().to_ascii_uppercase(),
+            workflow_id: config.workflow_id.trim().to_owned(),
+            status: crate::source::LinkStatus::new(true),
+        })
+    }
+
+    /// A cheap handle on whether the last send reached MESH, for `/readyz`.
+    pub fn status_handle(&self) -> crate::source::LinkStatus {
+        self.status.clone()
+    }
+}
+
+#[async_trait::async_trait]
+impl Sink for MeshNotificationSink {
+    async fn deliver(&self, notification: &Notification) -> DeliveryOutcome {
+        let Ok(body) = serde_json::to_vec(notification) else {
+            return DeliveryOutcome::Permanent {
+                reason: "notification could not be serialised as JSON".to_owned(),
+            };
+        };
+        let mut message = OutboundMessage::new(&self.to_mailbox, &self.workflow_id, body);
+        message.content_type = "application/json".to_owned();
+        message.local_id = Some(notification.idempotency_key.clone());
+        match self.sink.send_message(&message).await {
+            Ok(mesh_id) => {
+                self.status.set(true);
+                tracing::debug!(
+                    notification_id = %notification.notification_id,
+                    recipient = %notification.recipient,
+                    mesh_message_id = %mesh_id,
+                    "MESH accepted the notification"
+                );
+                DeliveryOutcome::Delivered
+            }
+            Err(error) => {
+                let retriable = error.is_retriable();
+                // Transport failures say MESH could not be reached; a refusal means it answered.
+                self.status
+                    .set(!matches!(error, MeshError::Transport { .. }));
+                tracing::debug!(
+                    notification_id = %notification.notification_id,
+                    recipient = %notification.recipient,
+                    error = %error,
+                    retriable,
+                    "MESH did not take the notification"
+                );
+                if retriable {
+                    DeliveryOutcome::Retryable {
+                        reason: error.to_string(),
+                        retry_after: None,
+                    }
+                } else {
+                    DeliveryOutcome::Permanent {
+                        reason: error.to_string(),
+                    }
+                }
+            }
+        }
     }
 }

@@ -9,7 +9,14 @@ use std::path::Path;
 use super::ConfigError;
 
 /// Keys whose values are secrets and must come from the environment or a secret file.
-const SECRET_KEYS: &[&str] = &["api_key", "secret"];
+/// (`password`, `shared_key` and `tls_client_identity_pem`: a MESH mailbox's credentials.)
+const SECRET_KEYS: &[&str] = &[
+    "api_key",
+    "secret",
+    "password",
+    "shared_key",
+    "tls_client_identity_pem",
+];
 
 pub(super) fn interpolate_table(
     file: &Path,

@@ -307,6 +307,9 @@ pub enum SinkConfig {
     Amqp(throughline_adapter_amqp::AmqpSinkConfig),
     /// Produce to a Kafka topic, keyed by child (see `docs/adapters/kafka.md`).
     Kafka(throughline_adapter_kafka::KafkaSinkConfig),
+    /// Send each notification as a message to the agency's MESH mailbox (see
+    /// `docs/adapters/mesh.md`, "In the hub").
+    Mesh(throughline_adapter_mesh::MeshSinkConfig),
 }
 
 impl SinkConfig {
@@ -316,6 +319,7 @@ impl SinkConfig {
             SinkConfig::Webhook(_) => "webhook",
             SinkConfig::Amqp(_) => "amqp",
             SinkConfig::Kafka(_) => "kafka",
+            SinkConfig::Mesh(_) => "mesh",
         }
     }
 }
@@ -333,7 +337,7 @@ pub struct SourceConfig {
     #[serde(default = "default_format")]
     pub format: String,
     /// For HTTP ingest: the source's API key, as `"${ENV_VAR}"` or `"${file:/path}"`; held only
-    /// as a SHA-256 hash. A source has exactly one of `api_key`, `amqp` and `kafka`.
+    /// as a SHA-256 hash. A source has exactly one of `api_key`, `amqp`, `kafka` and `mesh`.
     #[serde(default)]
     pub api_key: Option<String>,
     /// Consume this source's inputs from a RabbitMQ queue (see `docs/adapters/amqp.md`).
@@ -342,6 +346,10 @@ pub struct SourceConfig {
     /// Consume this source's inputs from Kafka topics (see `docs/adapters/kafka.md`).
     #[serde(default)]
     pub kafka: Option<throughline_adapter_kafka::KafkaSourceConfig>,
+    /// Poll this source's inputs from a MESH mailbox, acknowledging each message once it is
+    /// committed or quarantined (see `docs/adapters/mesh.md`, "In the hub").
+    #[serde(default)]
+    pub mesh: Option<throughline_adapter_mesh::MeshSourceConfig>,
     /// Import the Common Transfer Files written into a drop folder, as this source (see
     /// `docs/adapters/ctf.md`, "Drop folder"). Independent of the transport above.
     #[serde(default)]

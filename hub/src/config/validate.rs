@@ -54,6 +54,7 @@ pub enum Transport {
     },
     Amqp(throughline_adapter_amqp::AmqpSourceConfig),
     Kafka(throughline_adapter_kafka::KafkaSourceConfig),
+    Mesh(throughline_adapter_mesh::MeshSourceConfig),
 }
 
 impl Transport {
@@ -63,6 +64,7 @@ impl Transport {
             Transport::Http { .. } => "http-ingest",
             Transport::Amqp(_) => "amqp",
             Transport::Kafka(_) => "kafka",
+            Transport::Mesh(_) => "mesh",
         }
     }
 }
@@ -278,6 +280,11 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                     ));
                 }
             }
+            Some(SinkConfig::Mesh(c)) => {
+                if let Err(e) = c.validate() {
+                    errors.push(ConfigError::new(file, &mesh_key(&sink_key, &e), e.reason()));
+                }
+            }
             None => {}
         }
         let agency = Agency {
@@ -341,8 +348,8 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             ));
         }
         let key = |k: &str| format!("sources[{i}].{k}");
-        let transport = match (&s.api_key, &s.amqp, &s.kafka) {
-            (Some(api_key), None, None) => {
+        let transport = match (&s.api_key, &s.amqp, &s.kafka, &s.mesh) {
+            (Some(api_key), None, None, None) => {
                 if api_key.len() < 16 {
                     errors.push(ConfigError::new(
                         file,
@@ -362,7 +369,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                     api_key_sha256: hash,
                 })
             }
-            (None, Some(c), None) => {
+            (None, Some(c), None, None) => {
                 if let Err(e) = c.validate() {
                     errors.push(ConfigError::new(
                         file,
@@ -372,7 +379,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 }
                 Some(Transport::Amqp(c.clone()))
             }
-            (None, None, Some(c)) => {
+            (None, None, Some(c), None) => {
                 if let Err(e) = c.validate() {
                     errors.push(ConfigError::new(
                         file,
@@ -382,11 +389,21 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 }
                 Some(Transport::Kafka(c.clone()))
             }
+            (None, None, None, Some(c)) => {
+                if let Err(e) = c.validate() {
+                    errors.push(ConfigError::new(
+                        file,
+                        &mesh_key(&key("mesh"), &e),
+                        e.reason(),
+                    ));
+                }
+                Some(Transport::Mesh(c.clone()))
+            }
             _ => {
                 errors.push(ConfigError::new(
                     file,
                     &format!("sources[{i}]"),
-                    "needs exactly one of api_key (HTTP ingest), amqp or kafka",
+                    "needs exactly one of api_key (HTTP ingest), amqp, kafka or mesh",
                 ));
                 None
             }
@@ -491,6 +508,14 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         agreements,
         handoffs,
     })
+}
+
+/// The config key a MESH configuration error is about, under `prefix`.
+fn mesh_key(prefix: &str, e: &throughline_adapter_mesh::MeshConfigError) -> String {
+    match e.key() {
+        Some(k) => format!("{prefix}.{k}"),
+        None => prefix.to_owned(),
+    }
 }
 
 /// A drop folder must already exist: the hub makes its four subfolders, never the folder itself,

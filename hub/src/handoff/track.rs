@@ -31,12 +31,12 @@ use throughline_calendar::Period;
 use throughline_contracts::AgencyId;
 use throughline_contracts::event::{Event, FieldProblem};
 use throughline_contracts::kind::{
-    AssessmentDecision, Destination, EscalationReason, EventBody, HandoffOutcome, NoLeadAgency,
-    NoLeadReason, ReviewOutcome,
+    AssessmentDecision, Destination, EscalationReason, EventBody, HandoffOutcome, NoLeadReason,
+    ReviewOutcome,
 };
 use uuid::Uuid;
 
-use super::{HandoffKind, notice};
+use super::{HandoffKind, lead, notice};
 use crate::config::Validated;
 use crate::store::handoffs::{Handoff, NewHandoff, state};
 use crate::store::{self, StoreError, audit::AuditEntry};
@@ -66,17 +66,17 @@ pub struct Context<'a> {
 }
 
 impl Context<'_> {
-    fn source(&self) -> &AgencyId {
+    pub(super) fn source(&self) -> &AgencyId {
         &self.event.source.agency
     }
 
-    fn period(&self, kind: HandoffKind) -> Period {
+    pub(super) fn period(&self, kind: HandoffKind) -> Period {
         self.config.handoffs.deadline(kind)
     }
 }
 
 /// The start of a day named by a payload date, as the clock's start.
-fn start_of(date: NaiveDate) -> DateTime<Utc> {
+pub(super) fn start_of(date: NaiveDate) -> DateTime<Utc> {
     date.and_time(NaiveTime::MIN).and_utc()
 }
 
@@ -194,7 +194,8 @@ pub async fn track(
                     .map(|a| a.id.clone())
                     .or(la.clone());
                 if to.is_none() {
-                    no_local_authority(conn, "a pupil left for a school no agency lists").await?;
+                    lead::no_local_authority(conn, "a pupil left for a school no agency lists")
+                        .await?;
                 }
                 if let Some(to) = to {
                     let period = cx.period(HandoffKind::Transfer);
@@ -245,7 +246,7 @@ pub async fn track(
         }
         EventBody::EhcNeedsAssessmentRequested(p) => {
             if la.is_none() {
-                no_local_authority(conn, "an EHC needs assessment request").await?;
+                lead::no_local_authority(conn, "an EHC needs assessment request").await?;
             }
             if let Some(la) = &la {
                 let start = start_of(p.received_on);
@@ -353,38 +354,15 @@ pub async fn track(
         _ => {}
     }
     if missing_education {
-        closure(conn, cx, NoLeadReason::MissingEducation, &mut wake).await?;
-    } else if can_end_involvement(&event.body) && !has_lead(conn, cx).await? {
-        closure(conn, cx, NoLeadReason::LastInvolvementEnded, &mut wake).await?;
+        lead::closure(conn, cx, NoLeadReason::MissingEducation, &mut wake).await?;
+    } else if lead::can_end_involvement(&event.body) && !lead::has_lead(conn, cx).await? {
+        lead::closure(conn, cx, NoLeadReason::LastInvolvementEnded, &mut wake).await?;
     }
     Ok(wake)
 }
 
-/// Whether an agency other than the local authority's designated team is actively involved.
-/// The team is the safety net every closure and escalation lands on, not a lead: counting it
-/// would mean a child handed to it once could never be found without a lead again.
-async fn has_lead(conn: &mut AnyConnection, cx: &Context<'_>) -> Result<bool, StoreError> {
-    let la = cx.config.handoffs.local_authority.as_ref();
-    Ok(store::involvements::active(conn, cx.child)
-        .await?
-        .iter()
-        .any(|a| la.is_none_or(|la| la.as_str() != a)))
-}
-
-fn can_end_involvement(body: &EventBody) -> bool {
-    matches!(
-        body,
-        EventBody::ReferralDeclined(_)
-            | EventBody::ReferralRedirected(_)
-            | EventBody::EpisodeOfCareClosed(_)
-            | EventBody::SocialCareCaseClosed(_)
-            | EventBody::SchoolLeft(_)
-            | EventBody::InvolvementEnded(_)
-    ) || matches!(body, EventBody::HandoffAcknowledged(p) if p.outcome != HandoffOutcome::Accepted)
-}
-
 #[allow(clippy::too_many_arguments)]
-async fn open(
+pub(super) async fn open(
     conn: &mut AnyConnection,
     cx: &Context<'_>,
     kind: HandoffKind,
@@ -439,7 +417,7 @@ async fn open(
     Ok(id)
 }
 
-async fn audit(
+pub(super) async fn audit(
     _conn: &mut AnyConnection,
     cx: &Context<'_>,
     action: &str,
@@ -651,111 +629,4 @@ async fn annual_review(
     )
     .await?;
     Ok(())
-}
-
-/// The child has no lead agency (or is missing education): hand them to the local authority,
-/// and tell operators. With an EHC plan or a child protection plan this is a statutory concern
-/// and gets its own alert.
-async fn closure(
-    conn: &mut AnyConnection,
-    cx: &Context<'_>,
-    reason: NoLeadReason,
-    wake: &mut BTreeSet<AgencyId>,
-) -> Result<(), StoreError> {
-    let (ehc_plan, cp_plan) = store::identity::plans(conn, cx.child).await?;
-    let source = cx.source().as_str().to_owned();
-    let what = match reason {
-        NoLeadReason::MissingEducation => "left school with no known destination",
-        NoLeadReason::LastInvolvementEnded => "has no agency involved any more",
-    };
-    store::alerts::raise(
-        conn,
-        &format!("no_lead_agency:{}", cx.child),
-        "no_lead_agency",
-        None,
-        &format!("child {} {what} (last: `{source}`)", cx.child),
-    )
-    .await?;
-    if ehc_plan || cp_plan {
-        store::alerts::raise(
-            conn,
-            &format!("lead_agency_lost:{}", cx.child),
-            "lead_agency_lost",
-            None,
-            &format!(
-                "child {} has {} and {what}: a lead agency is required",
-                cx.child,
-                if ehc_plan {
-                    "an EHC plan"
-                } else {
-                    "a child protection plan"
-                }
-            ),
-        )
-        .await?;
-    }
-    let Some(la) = cx.config.handoffs.local_authority.clone() else {
-        return Ok(());
-    };
-    let open_closure = store::handoffs::for_child(conn, cx.child)
-        .await?
-        .into_iter()
-        .any(|h| h.kind == HandoffKind::Closure.as_str() && state::is_open(&h.state));
-    if open_closure {
-        // The local authority already holds an unanswered closure for this child; the alert
-        // above counts the new occurrence.
-        return Ok(());
-    }
-    let reference = format!("closure:{}", cx.event.id);
-    let period = cx.period(HandoffKind::Closure);
-    let id = open(
-        conn,
-        cx,
-        HandoffKind::Closure,
-        &reference,
-        &source,
-        la.as_str(),
-        cx.event.occurred_at,
-        period,
-        None,
-    )
-    .await?;
-    let body = EventBody::ChildNoLeadAgency(NoLeadAgency {
-        reason,
-        last_agency: cx.source().clone(),
-        ehc_plan,
-        child_protection_plan: cp_plan,
-        handoff_id: id,
-    });
-    let sent = notice::send(
-        conn,
-        cx.config,
-        cx.child,
-        cx.identifiers,
-        body,
-        &la,
-        cx.event.received_at,
-        Some(cx.event.id),
-    )
-    .await?;
-    // The closure's own notification is the notice: its delivery marks the handoff delivered.
-    store::handoffs::set_event(conn, id, sent.event_id).await?;
-    if sent.queued {
-        wake.insert(la);
-    }
-    Ok(())
-}
-
-/// A handoff to the local authority with none configured: not tracked, so operators are told.
-async fn no_local_authority(conn: &mut AnyConnection, what: &str) -> Result<(), StoreError> {
-    store::alerts::raise(
-        conn,
-        "no_local_authority",
-        "no_local_authority",
-        None,
-        &format!(
-            "{what} needs the local authority, but handoffs.local_authority is not set: not tracked"
-        ),
-    )
-    .await
 }
