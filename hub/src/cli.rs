@@ -11,6 +11,7 @@ use throughline_contracts::adapter::InputOutcome;
 use throughline_hub::config::{self, Validated};
 use throughline_hub::deliver::Wakers;
 use throughline_hub::import::{self, FileDigest};
+use throughline_hub::mapping_test::{self, MappingTestError};
 use throughline_hub::pipeline::Pipeline;
 use throughline_hub::store::{self, Store};
 use throughline_hub::{app, logging, operator};
@@ -59,6 +60,9 @@ enum Command {
     },
     /// List open operator alerts.
     Alerts,
+    /// Run the mapping tests beside the configuration (`<config dir>/tests/*.toml`): each case's
+    /// sample input through the pipeline in a temporary store; exit 1 if any case fails.
+    Test,
     /// Run a file an agency hands over through the pipeline, record by record.
     Import {
         #[command(subcommand)]
@@ -249,6 +253,13 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Test => {
+            let config = match load(&arg) {
+                Ok(c) => Arc::new(c),
+                Err(code) => return Ok(code),
+            };
+            mapping_tests(config, &arg.config).await
+        }
         Command::Import {
             file: ImportFile::Ctf { file, source },
         } => {
@@ -262,6 +273,42 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
             import_ctf(config, store, &file, &source).await
         }
     }
+}
+
+async fn mapping_tests(config: Arc<Validated>, path: &Path) -> anyhow::Result<ExitCode> {
+    let dir = mapping_test::tests_dir(path);
+    let cases = match mapping_test::load_cases(&dir, &config) {
+        Ok(c) => c,
+        Err(e @ MappingTestError::Invalid(_)) => {
+            eprintln!("{e}");
+            return Ok(ExitCode::from(2));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let results = mapping_test::run(config, &cases).await?;
+    let failed = results.iter().filter(|r| !r.passed()).count();
+    for r in &results {
+        if r.passed() {
+            println!("ok   {}: {}", r.file, r.name);
+        } else {
+            println!("FAIL {}: {}", r.file, r.name);
+            for f in &r.failures {
+                for line in f.lines() {
+                    println!("       {line}");
+                }
+            }
+        }
+    }
+    println!(
+        "{} case(s): {} passed, {failed} failed",
+        results.len(),
+        results.len() - failed
+    );
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 /// Progress goes to stderr every this many pupils, so stdout holds only the report.

@@ -15,6 +15,7 @@ pub mod handoff;
 pub mod health;
 pub mod import;
 pub mod logging;
+pub mod mapping_test;
 pub mod operator;
 pub mod pipeline;
 pub mod projection;

@@ -321,3 +321,20 @@ pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i6
         .map(|r| Ok((r.try_get("status")?, r.try_get("n")?)))
         .collect()
 }
+
+/// The notifications made for one event, in queue order (for `throughline test`, which checks
+/// what each recipient would be sent).
+pub async fn notifications_for_event(
+    conn: &mut AnyConnection,
+    event_id: Uuid,
+) -> Result<Vec<Notification>> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE event_id = $1 ORDER BY seq"
+    )))
+    .bind(event_id.to_string())
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| row_to_delivery(r).map(|d| d.notification))
+        .collect()
+}
