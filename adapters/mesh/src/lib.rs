@@ -25,6 +25,8 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod message;
+#[cfg(feature = "sandbox")]
+pub mod sandbox;
 pub mod sink;
 pub mod source;
 

@@ -7,129 +7,25 @@
 //! `password` (its `store/data/mailboxes.jsonl`); `TEST_WORKFLOW` goes from X26ABC1 to X26ABC2.
 
 use std::net::TcpListener;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::{Command, Stdio};
 
+use throughline_adapter_mesh::sandbox::{PASSWORD, SHARED_KEY, Sandbox};
 use throughline_adapter_mesh::{
     MeshConfig, MeshError, MeshSink, MeshSource, MessageType, Operation, OutboundMessage,
 };
 
-const SHARED_KEY: &str = "throughline-test-shared-key";
-const PASSWORD: &str = "password";
 const SENDER: &str = "X26ABC1";
 const RECIPIENT: &str = "X26ABC2";
 const WORKFLOW: &str = "TEST_WORKFLOW";
 
-/// A running sandbox, killed when dropped.
-struct Sandbox {
-    child: Child,
-    base_url: String,
-    _dir: TempDir,
+/// A source acting as `mailbox_id`.
+fn source(sandbox: &Sandbox, mailbox_id: &str) -> MeshSource {
+    MeshSource::new(sandbox.client(mailbox_id))
 }
 
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A scratch directory for the sandbox's log, removed when dropped.
-struct TempDir(std::path::PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
-impl Sandbox {
-    /// A sandbox with an empty in-memory store.
-    async fn start() -> Self {
-        Self::start_with_store("memory").await
-    }
-
-    /// `store_mode` is the sandbox's `STORE_MODE`: `memory` (empty, writable) or `canned`
-    /// (read-only, pre-loaded with the sandbox's own example messages).
-    async fn start_with_store(store_mode: &str) -> Self {
-        let importable = Command::new("python3")
-            .args(["-c", "import mesh_sandbox"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(
-            importable,
-            "mesh-sandbox is not installed (`python3 -c \"import mesh_sandbox\"` failed); \
-             run scripts/services or `pip install mesh-sandbox`"
-        );
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free loopback port")
-            .port();
-        let dir = std::env::temp_dir().join(format!(
-            "throughline-mesh-sandbox-{}-{port}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).expect("sandbox scratch directory");
-        let log = std::fs::File::create(dir.join("sandbox.log")).expect("sandbox log file");
-        let child = Command::new("python3")
-            .args([
-                "-m",
-                "uvicorn",
-                "mesh_sandbox.api:app",
-                "--host",
-                "127.0.0.1",
-            ])
-            .args(["--port", &port.to_string(), "--workers", "1"])
-            .env("STORE_MODE", store_mode)
-            .env("AUTH_MODE", "full")
-            .env("SHARED_KEY", SHARED_KEY)
-            .env("MAILBOXES_DATA_DIR", &dir)
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().expect("log handle"))
-            .stderr(log)
-            .spawn()
-            .expect("python3 -m uvicorn starts");
-        let sandbox = Sandbox {
-            child,
-            base_url: format!("http://127.0.0.1:{port}"),
-            _dir: TempDir(dir.clone()),
-        };
-        let http = reqwest::Client::new();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let health = http
-                .get(format!("{}/health", sandbox.base_url))
-                .timeout(Duration::from_secs(2))
-                .send()
-                .await;
-            if health.is_ok_and(|r| r.status().is_success()) {
-                return sandbox;
-            }
-            let log = std::fs::read_to_string(dir.join("sandbox.log")).unwrap_or_default();
-            assert!(
-                Instant::now() < deadline,
-                "mesh-sandbox did not answer /health within 60s; its log:\n{log}"
-            );
-            // Readiness polling of an external process, not a timing assumption under test.
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
-
-    fn config(&self, mailbox_id: &str) -> MeshConfig {
-        let mut config = MeshConfig::new(&self.base_url, mailbox_id, PASSWORD, SHARED_KEY);
-        config.timeout_ms = 10_000;
-        config
-    }
-
-    fn source(&self, mailbox_id: &str) -> MeshSource {
-        MeshSource::new(self.config(mailbox_id).build().expect("valid config"))
-    }
-
-    fn sink(&self, mailbox_id: &str) -> MeshSink {
-        MeshSink::new(self.config(mailbox_id).build().expect("valid config"))
-    }
+/// A sink sending as `mailbox_id`.
+fn sink(sandbox: &Sandbox, mailbox_id: &str) -> MeshSink {
+    MeshSink::new(sandbox.client(mailbox_id))
 }
 
 /// Bytes that would expose any text re-encoding or truncation: every byte value, repeated.
@@ -140,8 +36,7 @@ fn binary_body(len: usize) -> Vec<u8> {
 #[tokio::test]
 async fn handshake_succeeds_with_the_mailbox_credentials() {
     let sandbox = Sandbox::start().await;
-    sandbox
-        .source(SENDER)
+    source(&sandbox, SENDER)
         .client()
         .handshake()
         .await
@@ -152,13 +47,12 @@ async fn handshake_succeeds_with_the_mailbox_credentials() {
 async fn sent_message_is_downloaded_byte_for_byte_then_acknowledged_and_gone() {
     let sandbox = Sandbox::start().await;
     let body = binary_body(4_096);
-    let message_id = sandbox
-        .sink(SENDER)
+    let message_id = sink(&sandbox, SENDER)
         .send(RECIPIENT, WORKFLOW, body.clone(), "delivery-0001")
         .await
         .expect("send");
 
-    let source = sandbox.source(RECIPIENT);
+    let source = source(&sandbox, RECIPIENT);
     source.client().handshake().await.expect("handshake");
     let messages = source.poll_once().await.expect("poll");
     assert_eq!(messages.len(), 1, "{messages:?}");
@@ -196,7 +90,7 @@ async fn large_message_is_sent_in_chunks_and_reassembled_in_order() {
     outbound.subject = Some("Throughline test".into());
     let message_id = sink.send_message(&outbound).await.expect("chunked send");
 
-    let source = sandbox.source(RECIPIENT);
+    let source = source(&sandbox, RECIPIENT);
     let messages = source.poll_once().await.expect("poll");
     assert_eq!(messages.len(), 1, "{messages:?}");
     let message = &messages[0];
@@ -244,19 +138,18 @@ async fn wrong_password_is_an_auth_error_that_names_no_secret() {
 async fn unacknowledged_message_is_downloaded_again_after_a_restart() {
     let sandbox = Sandbox::start().await;
     let body = b"{\"event\":\"at-least-once\"}".to_vec();
-    let message_id = sandbox
-        .sink(SENDER)
+    let message_id = sink(&sandbox, SENDER)
         .send(RECIPIENT, WORKFLOW, body.clone(), "delivery-0002")
         .await
         .expect("send");
 
     // First run: download, then "crash" before committing and acknowledging.
-    let first = sandbox.source(RECIPIENT).poll_once().await.expect("poll");
+    let first = source(&sandbox, RECIPIENT).poll_once().await.expect("poll");
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].id, message_id);
 
     // After the restart the same message, with the same id and bytes, comes again.
-    let restarted = sandbox.source(RECIPIENT);
+    let restarted = source(&sandbox, RECIPIENT);
     let again = restarted.poll_once().await.expect("poll");
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].id, message_id);
@@ -272,8 +165,7 @@ async fn unacknowledged_message_is_downloaded_again_after_a_restart() {
 #[tokio::test]
 async fn sending_to_an_unknown_mailbox_is_rejected_with_the_mesh_error_code() {
     let sandbox = Sandbox::start().await;
-    let err = sandbox
-        .sink(SENDER)
+    let err = sink(&sandbox, SENDER)
         .send("X99NOPE1", WORKFLOW, b"payload".to_vec(), "delivery-0003")
         .await
         .unwrap_err();
@@ -293,8 +185,7 @@ async fn sending_to_an_unknown_mailbox_is_rejected_with_the_mesh_error_code() {
 #[tokio::test]
 async fn acknowledging_an_unknown_message_is_not_found() {
     let sandbox = Sandbox::start().await;
-    let err = sandbox
-        .source(RECIPIENT)
+    let err = source(&sandbox, RECIPIENT)
         .acknowledge("20240101000000000000_NOSUCH")
         .await
         .unwrap_err();

@@ -125,14 +125,7 @@ pub async fn timeline(
             })))
         }
         .await
-        .map_err(|_| {
-            Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Hub unavailable",
-                "the hub's store is unavailable; retry later",
-            )
-        })?;
+        .map_err(|_| Problem::unavailable("the hub's store is unavailable; retry later"))?;
         let view = view.ok_or_else(not_found)?;
         Ok::<_, Problem>(axum::Json(view).into_response())
     }

@@ -46,12 +46,7 @@ fn not_found() -> Problem {
 }
 
 fn unavailable() -> Problem {
-    Problem::new(
-        StatusCode::SERVICE_UNAVAILABLE,
-        "unavailable",
-        "Hub unavailable",
-        "the hub's store is unavailable; retry later",
-    )
+    Problem::unavailable("the hub's store is unavailable; retry later")
 }
 
 #[allow(clippy::result_large_err)]
@@ -120,7 +115,7 @@ pub async fn acknowledge(
         let fields: Vec<String> = config
             .agreements
             .iter()
-            .filter(|g| g.agency == source.agency && g.expires.is_none_or(|last| today <= last))
+            .filter(|g| g.agency == source.agency && g.in_force(today))
             .flat_map(|g| g.fields.iter().cloned())
             .collect();
         let subject = json!({"identifiers": route::identifiers_json(&identifiers)});

@@ -236,15 +236,6 @@ pub(super) async fn submit(
             p.step = Some(step);
             p.into_response()
         }
-        InputOutcome::Unavailable { reason } => {
-            let mut p = Problem::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "unavailable",
-                "Hub unavailable",
-                reason,
-            );
-            p.retry_after = Some(5);
-            p.into_response()
-        }
+        InputOutcome::Unavailable { reason } => Problem::unavailable(reason).into_response(),
     }
 }

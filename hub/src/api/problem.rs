@@ -45,6 +45,18 @@ impl Problem {
         }
     }
 
+    /// The store did not answer: retry later (with `Retry-After`).
+    pub fn unavailable(detail: impl Into<String>) -> Self {
+        let mut p = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Hub unavailable",
+            detail,
+        );
+        p.retry_after = Some(5);
+        p
+    }
+
     pub fn unauthorised() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

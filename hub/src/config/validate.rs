@@ -88,7 +88,12 @@ pub struct SharingAgreement {
 impl SharingAgreement {
     /// Whether this agreement lets its agency receive `kind` on `today`.
     pub fn covers(&self, kind: EventKind, today: NaiveDate) -> bool {
-        self.kinds.contains(kind) && self.expires.is_none_or(|last| today <= last)
+        self.kinds.contains(kind) && self.in_force(today)
+    }
+
+    /// Whether the agreement has not expired on `today`.
+    pub fn in_force(&self, today: NaiveDate) -> bool {
+        self.expires.is_none_or(|last| today <= last)
     }
 }
 

@@ -76,6 +76,18 @@ impl Context<'_> {
 }
 
 /// The start of a day named by a payload date, as the clock's start.
+/// A referral answer's (referral id, outcome, new owner), for the events that answer one.
+fn referral_answer(body: &EventBody) -> Option<(&str, &'static str, Option<&AgencyId>)> {
+    match body {
+        EventBody::ReferralAccepted(p) => Some((&p.referral_id, state::ACCEPTED, None)),
+        EventBody::ReferralDeclined(p) => Some((&p.referral_id, state::DECLINED, None)),
+        EventBody::ReferralRedirected(p) => {
+            Some((&p.referral_id, state::REDIRECTED, Some(&p.to_agency)))
+        }
+        _ => None,
+    }
+}
+
 pub(super) fn start_of(date: NaiveDate) -> DateTime<Utc> {
     date.and_time(NaiveTime::MIN).and_utc()
 }
@@ -90,6 +102,18 @@ pub async fn track(
     let source = cx.source().as_str();
     let la = cx.config.handoffs.local_authority.clone();
     let mut missing_education = false;
+    if let Some((reference, outcome, new_owner)) = referral_answer(&event.body) {
+        answer(
+            conn,
+            cx,
+            HandoffKind::Referral,
+            reference,
+            outcome,
+            new_owner,
+            &mut wake,
+        )
+        .await?;
+    }
     match &event.body {
         EventBody::ReferralMade(p) => {
             // A referral naming its own date is due then: as calendar days from the clock.
@@ -110,42 +134,6 @@ pub async fn track(
                 event.occurred_at,
                 period,
                 None,
-            )
-            .await?;
-        }
-        EventBody::ReferralAccepted(p) => {
-            answer(
-                conn,
-                cx,
-                HandoffKind::Referral,
-                &p.referral_id,
-                state::ACCEPTED,
-                None,
-                &mut wake,
-            )
-            .await?;
-        }
-        EventBody::ReferralDeclined(p) => {
-            answer(
-                conn,
-                cx,
-                HandoffKind::Referral,
-                &p.referral_id,
-                state::DECLINED,
-                None,
-                &mut wake,
-            )
-            .await?;
-        }
-        EventBody::ReferralRedirected(p) => {
-            answer(
-                conn,
-                cx,
-                HandoffKind::Referral,
-                &p.referral_id,
-                state::REDIRECTED,
-                Some(&p.to_agency),
-                &mut wake,
             )
             .await?;
         }
@@ -407,23 +395,15 @@ pub(super) async fn open(
         store::involvements::start(conn, cx.child, to, &cx.event.id.to_string()).await?;
     }
     audit(
-        conn,
         cx,
         "handoff.made",
         to,
         format!("{kind} handoff {id} from `{from}` to `{to}`"),
-    )
-    .await?;
+    );
     Ok(id)
 }
 
-pub(super) async fn audit(
-    _conn: &mut AnyConnection,
-    cx: &Context<'_>,
-    action: &str,
-    agency: &str,
-    detail: String,
-) -> Result<(), StoreError> {
+pub(super) fn audit(cx: &Context<'_>, action: &str, agency: &str, detail: String) {
     cx.audit
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner)
@@ -435,7 +415,6 @@ pub(super) async fn audit(
             detail: Some(detail),
             ..Default::default()
         });
-    Ok(())
 }
 
 /// Answers the open handoff of `kind` and `reference` addressed to the event's sender, if there
@@ -485,13 +464,11 @@ async fn settle(
     )
     .await?;
     audit(
-        conn,
         cx,
         "handoff.acknowledged",
         &h.to_agency,
         format!("{} handoff {}: {outcome}", h.kind, h.id),
-    )
-    .await?;
+    );
     if outcome == state::ACCEPTED {
         return Ok(());
     }
@@ -565,7 +542,6 @@ async fn escalate_now(
     .await?;
     store::handoffs::mark_escalated(conn, h.id, at).await?;
     audit(
-        conn,
         cx,
         "handoff.escalation_sent",
         recipient_name,
@@ -573,8 +549,7 @@ async fn escalate_now(
             "{} handoff {}: escalated at once ({reason_name})",
             h.kind, h.id
         ),
-    )
-    .await?;
+    );
     if let Some(la) = recipient {
         let body = EventBody::HandoffEscalated(super::scheduler::notice_payload(h, reason, 0));
         let sent = notice::send(
