@@ -103,3 +103,14 @@ pub async fn send(
         queued: notification.is_some(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_hub_source_is_a_valid_agency_id() {
+        assert!(AgencyId::parse(HUB_AGENCY).is_ok());
+        assert_eq!(hub_source().agency.as_str(), HUB_AGENCY);
+    }
+}
