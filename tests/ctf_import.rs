@@ -529,8 +529,8 @@ async fn a_file_dropped_in_the_folder_is_imported_and_moved_to_done_with_its_rep
     assert_eq!(read_json(&done.join("x.xml.report.json")), report);
 
     let logs = hub.logs();
-    assert!(logs.contains("CTF drop: file imported"), "{logs}");
-    assert!(logs.contains("CTF drop: file failed"), "{logs}");
+    assert!(logs.contains("drop folder: file imported"), "{logs}");
+    assert!(logs.contains("drop folder: file failed"), "{logs}");
     hub.assert_logs_free_of(&data.iter().map(String::as_str).collect::<Vec<_>>());
 }
 

@@ -108,8 +108,9 @@ impl Rejection {
 
 /// Turns one native format into canonical event submissions.
 pub trait Normaliser: Send + Sync {
-    /// The format's configured name, e.g. `canonical-json`.
-    fn format(&self) -> &'static str;
+    /// The format's configured name, e.g. `canonical-json`, or `mapping:arbor-pupil-events` for
+    /// a mapping written in the hub's configuration (so not always a `'static` name).
+    fn format(&self) -> &str;
     fn normalise(
         &self,
         raw: &RawInput,
@@ -136,4 +137,18 @@ pub enum DeliveryOutcome {
 #[async_trait]
 pub trait Sink: Send + Sync {
     async fn deliver(&self, notification: &Notification) -> DeliveryOutcome;
+
+    /// As [`Sink::deliver`], for an attempt that is a span of the hub's trace: `traceparent` is
+    /// that span's W3C trace context (`00-<trace id>-<span id>-<flags>`), for a sink whose
+    /// protocol can carry it to the receiver (the webhook sends it as the `traceparent` header),
+    /// so the receiving agency can join the trace. It names the trace, never the child. Sinks
+    /// that cannot carry it keep this default, which drops it.
+    async fn deliver_traced(
+        &self,
+        notification: &Notification,
+        traceparent: Option<&str>,
+    ) -> DeliveryOutcome {
+        let _ = traceparent;
+        self.deliver(notification).await
+    }
 }

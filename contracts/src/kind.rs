@@ -91,6 +91,11 @@ event_kinds! {
     NhsAdmission = "nhs.admission" => NhsEncounter;
     /// A hospital discharge.
     NhsDischarge = "nhs.discharge" => NhsEncounter;
+    /// A flag was raised on the child's health record (a FHIR `Flag`: a safeguarding or risk
+    /// warning, for example).
+    NhsFlagRaised = "nhs.flag.raised" => NhsFlag;
+    /// A flag on the child's health record was removed (made inactive, or entered in error).
+    NhsFlagRemoved = "nhs.flag.removed" => NhsFlag;
     /// An episode of care opened (CAMHS, community paediatrics, therapies...).
     EpisodeOfCareOpened = "episode_of_care.opened" => EpisodeOfCare;
     /// An episode of care closed.
@@ -392,6 +397,20 @@ pub struct NhsEncounter {
     /// Whether the clinician recorded a safeguarding concern.
     #[serde(default)]
     pub safeguarding_concern: bool,
+}
+
+/// A flag on a child's health record: a warning the recording clinician wants others to see.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NhsFlag {
+    /// The sending system's id of the flag.
+    pub flag_id: String,
+    /// What the flag says, as the sending system codes it (sensitive: a safeguarding flag can
+    /// reveal a child protection concern; disclosed only where an agreement lists it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<String>,
+    /// When the flag was raised or removed.
+    pub on: NaiveDate,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]

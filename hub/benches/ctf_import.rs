@@ -112,7 +112,7 @@ fields = ["subject.identifiers.upn", "payload.*"]
 
     println!(
         "ctf_import: pupils={} file={:.1} MB committed={} quarantined={} events={}",
-        report.pupils,
+        report.records,
         bytes as f64 / 1e6,
         report.committed,
         report.quarantined.len(),
@@ -121,7 +121,7 @@ fields = ["subject.identifiers.upn", "payload.*"]
     println!(
         "  import {:.1} s ({:.0} pupils/s); re-import of the same file {:.1} s ({} duplicates)",
         elapsed.as_secs_f64(),
-        report.pupils as f64 / elapsed.as_secs_f64(),
+        report.records as f64 / elapsed.as_secs_f64(),
         reimport.as_secs_f64(),
         second.duplicates
     );
@@ -130,7 +130,7 @@ fields = ["subject.identifiers.upn", "payload.*"]
         peak_rss_mib(),
         before
     );
-    assert_eq!(report.pupils, pupils);
+    assert_eq!(report.records, pupils);
     assert_eq!(report.quarantined.len(), (pupils as f64 * 0.03) as usize);
     assert_eq!(second.committed, 0, "a re-import commits nothing");
 }

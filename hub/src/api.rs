@@ -6,6 +6,8 @@ mod children;
 mod handoffs;
 mod health;
 mod ingest;
+pub mod openapi;
+mod operator;
 pub mod problem;
 
 use std::sync::Arc;
@@ -27,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/events", post(ingest::post_events))
         .route("/v1/ingest/{source}", post(ingest::post_native))
         .route("/v1/ingest/{source}/ctf", post(ingest::post_ctf))
+        .route("/v1/ingest/{source}/cin", post(ingest::post_cin))
         .route("/v1/handoffs", get(handoffs::list))
         .route("/v1/handoffs/{id}", get(handoffs::get))
         .route("/v1/handoffs/{id}/acknowledge", post(handoffs::acknowledge))
@@ -39,6 +42,11 @@ pub fn router(state: AppState) -> Router {
             post(handoffs::end_exemption),
         )
         .route("/v1/children/{id}/timeline", get(children::timeline))
+        .route("/v1/deliveries", get(operator::deliveries))
+        .route("/v1/quarantine", get(operator::quarantine))
+        .route("/v1/quarantine/{id}", get(operator::quarantine_item))
+        .route("/v1/agencies", get(operator::agencies))
+        .route("/v1/openapi.json", get(openapi::serve))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

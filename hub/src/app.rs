@@ -1,5 +1,5 @@
 //! Starting and stopping the hub: store, delivery workers, retention sweep, handoff clock, broker
-//! sources, CTF drop folders and HTTP API, tied to one cancellation token.
+//! sources, drop folders and HTTP API, tied to one cancellation token.
 
 use std::sync::Arc;
 
@@ -8,6 +8,7 @@ use tokio_util::sync::CancellationToken;
 use crate::api::{self, AppState};
 use crate::config::Transport;
 use crate::config::Validated;
+use crate::dashboard;
 use crate::deliver::{self, Wakers};
 use crate::handoff;
 use crate::health::Links;
@@ -43,9 +44,16 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
     let wakers = Wakers::for_agencies(config.agencies.keys());
     let pipeline = Arc::new(Pipeline::new(config.clone(), store.clone(), wakers.clone()));
     let links = Links::default();
-    let workers = deliver::spawn_workers(&config, &store, &wakers, &links, &cancel)
-        .await
-        .map_err(AppError::Sink)?;
+    let workers = deliver::spawn_workers(
+        &config,
+        &store,
+        &wakers,
+        &links,
+        pipeline.metrics(),
+        &cancel,
+    )
+    .await
+    .map_err(AppError::Sink)?;
     let sweeper = tokio::spawn(retention::run(
         store.clone(),
         config.retention.clone(),
@@ -53,14 +61,19 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
     ));
     let clock = tokio::spawn(handoff::scheduler::run(pipeline.clone(), cancel.clone()));
     let sources = start_sources(&config, &pipeline, &links, &cancel).await?;
-    let drops = start_ctf_drops(&config, &pipeline, &cancel)?;
+    let drops = start_drops(&config, &pipeline, &cancel)?;
 
     let addr = config.api.listen;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| AppError::Listen { addr, source })?;
     tracing::info!(%addr, agencies = config.agencies.len(), sources = config.sources.len(), "throughline listening");
-    axum::serve(listener, api::router(AppState { pipeline, links }))
+    let routes = api::router(AppState {
+        pipeline: pipeline.clone(),
+        links: links.clone(),
+    })
+    .merge(dashboard::router(pipeline, links, cancel.clone()));
+    axum::serve(listener, routes)
         .with_graceful_shutdown(cancel.clone().cancelled_owned())
         .await
         .map_err(AppError::Serve)?;
@@ -126,6 +139,20 @@ async fn start_sources(
                 });
                 Box::new(s)
             }
+            Transport::Fhir(c) => {
+                let cursors = Arc::new(crate::store::cursors::StoreCursors::new(
+                    pipeline.store().clone(),
+                ));
+                let s =
+                    throughline_adapter_fhir::FhirInputs::connect(source.id.clone(), c, cursors)
+                        .await
+                        .map_err(|e| fail(e.to_string()))?;
+                let status = s.status_handle();
+                links.register("fhir", "source", source.id.clone(), move || {
+                    status.connected()
+                });
+                Box::new(s)
+            }
         };
         tracing::info!(source_id = %source.id, adapter = source.transport.adapter(), "source started");
         let (pipeline, cancel, format, id) = (
@@ -146,28 +173,29 @@ async fn start_sources(
     Ok(tasks)
 }
 
-/// Watches every source's CTF drop folder until `cancel` fires. A folder whose subfolders cannot
-/// be created stops the hub with an error naming the source.
-fn start_ctf_drops(
+/// Watches every source's drop folder until `cancel` fires. A folder whose subfolders cannot be
+/// created stops the hub with an error naming the source.
+fn start_drops(
     config: &Validated,
     pipeline: &Arc<Pipeline>,
     cancel: &CancellationToken,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, AppError> {
     let mut tasks = Vec::new();
     for source in config.sources.values() {
-        let Some(drop) = &source.ctf_drop else {
+        let Some(drop) = &source.drop else {
             continue;
         };
         let folder = DropFolder::open(&drop.folder).map_err(|e| AppError::Source {
             source_id: source.id.clone(),
-            adapter: "ctf-drop",
+            adapter: "drop-folder",
             reason: e.to_string(),
         })?;
-        tracing::info!(source_id = %source.id, folder = %drop.folder.display(), "CTF drop folder watched");
+        tracing::info!(source_id = %source.id, folder = %drop.folder.display(), reader = drop.reader.as_str(), "drop folder watched");
         tasks.push(tokio::spawn(drop_folder::run(
             pipeline.clone(),
             source.id.clone(),
             folder,
+            drop.reader,
             std::time::Duration::from_millis(drop.poll_interval_ms),
             cancel.clone(),
         )));

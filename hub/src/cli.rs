@@ -14,7 +14,7 @@ use throughline_hub::import::{self, FileDigest};
 use throughline_hub::mapping_test::{self, MappingTestError};
 use throughline_hub::pipeline::Pipeline;
 use throughline_hub::store::{self, Store};
-use throughline_hub::{app, logging, operator};
+use throughline_hub::{app, logging, operator, telemetry};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -60,6 +60,11 @@ enum Command {
     },
     /// List open operator alerts.
     Alerts,
+    /// Manage the dashboard's operator accounts.
+    Operators {
+        #[command(subcommand)]
+        action: OperatorsAction,
+    },
     /// Run the mapping tests beside the configuration (`<config dir>/tests/*.toml`): each case's
     /// sample input through the pipeline in a temporary store; exit 1 if any case fails.
     Test,
@@ -79,6 +84,26 @@ enum ImportFile {
         file: PathBuf,
         /// The configured source it comes from; its agency must list the file's source school
         /// URN in school_urns.
+        #[arg(long)]
+        source: String,
+    },
+    /// A DfE Children in Need census. Each child's events are committed alone, or the child is
+    /// quarantined alone; prints a JSON report. Importing the same file again commits nothing.
+    Cin {
+        /// The CIN census XML file.
+        file: PathBuf,
+        /// The configured source it comes from: the local authority's case management system
+        /// (its agency and system scope each child's LAchildID).
+        #[arg(long)]
+        source: String,
+    },
+    /// A file in the source's own format (canonical-json, social-care-csv, mapping:<id>...),
+    /// imported as one input exactly as `POST /v1/ingest/{source}` takes a body; prints a JSON
+    /// report, and exits 1 if the input was quarantined.
+    File {
+        /// The file: one input, at most api.body_limit_bytes.
+        file: PathBuf,
+        /// The configured source it comes from; its format reads the file.
         #[arg(long)]
         source: String,
     },
@@ -104,6 +129,23 @@ enum QuarantineAction {
         #[arg(long)]
         reason: String,
     },
+}
+
+#[derive(Subcommand)]
+enum OperatorsAction {
+    /// Add an account. The password is read from THROUGHLINE_OPERATOR_PASSWORD or, if that is
+    /// unset, from the first line of standard input; never from the command line.
+    Add {
+        #[arg(long)]
+        username: String,
+        /// operator, admin or auditor (docs/dashboard.md has what each may do).
+        #[arg(long)]
+        role: String,
+    },
+    /// List accounts.
+    List,
+    /// Disable an account and end its sessions.
+    Disable { username: String },
 }
 
 #[derive(Subcommand)]
@@ -175,7 +217,8 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
                 Ok(c) => Arc::new(c),
                 Err(code) => return Ok(code),
             };
-            logging::init(&config.log);
+            let traces = telemetry::Telemetry::start(&config.telemetry)?;
+            logging::init(&config.log, &traces);
             let cancel = CancellationToken::new();
             let on_signal = cancel.clone();
             tokio::spawn(async move {
@@ -183,9 +226,10 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
                 tracing::info!("shutting down");
                 on_signal.cancel();
             });
-            app::serve(config, cancel)
-                .await
-                .context("the hub stopped")?;
+            let served = app::serve(config, cancel).await;
+            // The last spans are flushed whether the hub stopped cleanly or not.
+            let _ = tokio::task::spawn_blocking(move || traces.shutdown()).await;
+            served.context("the hub stopped")?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Quarantine { action } => {
@@ -233,6 +277,16 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Operators { action } => {
+            let config = match load(&arg) {
+                Ok(c) => c,
+                Err(code) => return Ok(code),
+            };
+            let store = Store::connect(&config.store.url)
+                .await
+                .context("opening the store")?;
+            operators(&store, action).await
+        }
         Command::Alerts => {
             let config = match load(&arg) {
                 Ok(c) => c,
@@ -260,9 +314,7 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
             };
             mapping_tests(config, &arg.config).await
         }
-        Command::Import {
-            file: ImportFile::Ctf { file, source },
-        } => {
+        Command::Import { file } => {
             let config = match load(&arg) {
                 Ok(c) => Arc::new(c),
                 Err(code) => return Ok(code),
@@ -270,7 +322,7 @@ async fn dispatch(arg: ConfigArg, command: Command) -> anyhow::Result<ExitCode> 
             let store = Store::connect(&config.store.url)
                 .await
                 .context("opening the store")?;
-            import_ctf(config, store, &file, &source).await
+            import_file(config, store, file).await
         }
     }
 }
@@ -311,30 +363,59 @@ async fn mapping_tests(config: Arc<Validated>, path: &Path) -> anyhow::Result<Ex
     })
 }
 
-/// Progress goes to stderr every this many pupils, so stdout holds only the report.
+/// Progress goes to stderr every this many records, so stdout holds only the report.
 const PROGRESS_EVERY: usize = 1_000;
 
-async fn import_ctf(
+async fn import_file(
     config: Arc<Validated>,
     store: Store,
-    path: &Path,
-    source: &str,
+    what: ImportFile,
 ) -> anyhow::Result<ExitCode> {
+    let (ImportFile::Ctf { file: path, source }
+    | ImportFile::Cin { file: path, source }
+    | ImportFile::File { file: path, source }) = &what;
     let mut file =
         std::fs::File::open(path).with_context(|| format!("opening {}", path.display()))?;
-    // The digest names the file in each pupil's message id; the same handle is then read again.
+    // The digest names the file in each record's message id; the same handle is then read again.
     let digest =
         FileDigest::read(&mut file).with_context(|| format!("reading {}", path.display()))?;
     file.rewind()
         .with_context(|| format!("reading {}", path.display()))?;
     // Workers in a running hub poll their queues, so deliveries committed here reach them.
-    let pipeline = Pipeline::new(config, store, Wakers::default());
-    let progress = |pupils: usize| {
-        if pupils.is_multiple_of(PROGRESS_EVERY) {
-            eprintln!("{pupils} pupils read");
+    let pipeline = Pipeline::new(config.clone(), store, Wakers::default());
+    let input = BufReader::new(file);
+    let progress = |noun: &'static str| {
+        move |n: usize| {
+            if n.is_multiple_of(PROGRESS_EVERY) {
+                eprintln!("{n} {noun} read");
+            }
         }
     };
-    match import::import_ctf(&pipeline, source, digest, BufReader::new(file), progress).await {
+    let imported = match what {
+        ImportFile::Ctf { .. } => {
+            import::import_ctf(&pipeline, source, digest, input, progress("pupils")).await
+        }
+        ImportFile::Cin { .. } => {
+            import::import_cin(&pipeline, source, digest, input, progress("children")).await
+        }
+        ImportFile::File { .. } => {
+            let body = import::single::read_input(input, config.api.body_limit_bytes)
+                .with_context(|| format!("reading {}", path.display()))?;
+            return match import::import_input(&pipeline, source, digest, body).await {
+                Ok(report) => {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                    Ok(match report.outcome {
+                        import::single::InputStatus::Quarantined => ExitCode::from(1),
+                        _ => ExitCode::SUCCESS,
+                    })
+                }
+                Err(e) => {
+                    Err(anyhow::Error::new(e).context(format!("importing {}", path.display())))
+                }
+            };
+        }
+    };
+    match imported {
         Ok(report) => {
             println!("{}", serde_json::to_string_pretty(&report)?);
             Ok(ExitCode::SUCCESS)
@@ -402,6 +483,12 @@ async fn quarantine(
                 import::CTF_PUPIL_FORMAT
             );
         }
+        QuarantineAction::Replay { id } if is_cin_child(store, id).await? => {
+            anyhow::bail!(
+                "quarantine item {id} is a CIN census child (format {}), which cannot be replayed: the local authority corrects its record and sends a new file; discard this item once that is imported",
+                import::CIN_CHILD_FORMAT
+            );
+        }
         QuarantineAction::Replay { id } => match operator::replay(config, store, &who, id).await? {
             InputOutcome::Committed { event_ids, .. } => {
                 println!(
@@ -439,6 +526,56 @@ async fn is_ctf_pupil(store: &Store, id: Uuid) -> anyhow::Result<bool> {
     Ok(store::quarantine::get(&mut conn, id)
         .await?
         .is_some_and(|item| item.format == import::CTF_PUPIL_FORMAT))
+}
+
+/// Whether a quarantine item is a CIN census child: its raw `<Child>` XML, which no normaliser
+/// reads (see [`is_ctf_pupil`]).
+async fn is_cin_child(store: &Store, id: Uuid) -> anyhow::Result<bool> {
+    let mut conn = store.pool().acquire().await?;
+    Ok(store::quarantine::get(&mut conn, id)
+        .await?
+        .is_some_and(|item| item.format == import::CIN_CHILD_FORMAT))
+}
+
+async fn operators(store: &Store, action: OperatorsAction) -> anyhow::Result<ExitCode> {
+    use throughline_hub::dashboard::accounts;
+    match action {
+        OperatorsAction::Add { username, role } => {
+            let role: accounts::Role = role.parse()?;
+            let password = match std::env::var("THROUGHLINE_OPERATOR_PASSWORD") {
+                Ok(p) => p,
+                Err(_) => {
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .context("reading the password from standard input")?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            accounts::add(store, &operator_name(), &username, role, &password).await?;
+            println!("added operator {username} ({})", role.as_str());
+        }
+        OperatorsAction::List => {
+            println!(
+                "{:<24}  {:<9}  {:<25}  state",
+                "username", "role", "created"
+            );
+            for o in accounts::list(store).await? {
+                println!(
+                    "{:<24}  {:<9}  {:<25}  {}",
+                    o.username,
+                    o.role,
+                    o.created_at.format("%Y-%m-%d %H:%M:%S"),
+                    if o.disabled { "disabled" } else { "active" }
+                );
+            }
+        }
+        OperatorsAction::Disable { username } => {
+            accounts::disable(store, &operator_name(), &username).await?;
+            println!("disabled operator {username}; their sessions have ended");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 async fn shutdown_signal() {

@@ -5,6 +5,7 @@
 //! Unknown keys are errors (a misspelt key silently ignored is how a route goes missing).
 
 mod error;
+mod fhir;
 mod interpolate;
 mod model;
 mod validate;

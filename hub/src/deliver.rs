@@ -22,6 +22,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::config::{DeliveryConfig, SinkConfig, Validated};
 use crate::health::Links;
+use crate::metrics::Metrics;
 use crate::store::Store;
 
 pub use backoff::Backoff;
@@ -87,6 +88,14 @@ pub async fn build_sink(
             links.register("mesh", "sink", agency.as_str(), move || status.connected());
             Ok(Arc::new(sink))
         }
+        SinkConfig::Fhir(c) => {
+            let sink = throughline_adapter_fhir::FhirNotificationSink::connect(c)
+                .await
+                .map_err(|e| e.to_string())?;
+            let status = sink.status_handle();
+            links.register("fhir", "sink", agency.as_str(), move || status.connected());
+            Ok(Arc::new(sink))
+        }
     }
 }
 
@@ -105,12 +114,14 @@ fn instance_name(config: &Validated) -> String {
 }
 
 /// Starts a worker for every agency that has a sink. Fails, naming the agency, if a sink
-/// cannot be built (a broker that does not answer, a topic that does not exist).
+/// cannot be built (a broker that does not answer, a topic that does not exist). The workers
+/// count their attempts in `metrics` (the pipeline's, so `/metrics` shows both).
 pub async fn spawn_workers(
     config: &Validated,
     store: &Store,
     wakers: &Wakers,
     links: &Links,
+    metrics: &Arc<Metrics>,
     cancel: &CancellationToken,
 ) -> Result<Vec<JoinHandle<()>>, String> {
     let mut handles = Vec::new();
@@ -130,7 +141,9 @@ pub async fn spawn_workers(
             })?;
         let w = worker::Worker {
             agency: agency.id.clone(),
+            adapter: sink_config.adapter(),
             sink,
+            metrics: metrics.clone(),
             store: store.clone(),
             notify: wakers.notify(&agency.id),
             settings: Settings::from(&config.delivery),

@@ -1,41 +1,56 @@
-//! Imports: whole files an agency hands over outside any live feed, run through the pipeline one
-//! record at a time. Today there is one kind, a school's Common Transfer File (CTF): see
-//! `docs/adapters/ctf.md`, "Importing". A CTF arrives by the command line (`throughline import
-//! ctf`), by `POST /v1/ingest/{source}/ctf`, or through a source's [`drop_folder`]; all three
-//! call [`import_ctf`].
+//! Imports: whole files an agency hands over outside any live feed, run through the pipeline.
 //!
-//! Why each pupil is its own input and not the file: the pipeline keeps an input whole, so one
-//! unreadable pupil would hold back a whole school's transfer. Each pupil's events are committed
-//! in their own transaction, or the pupil is kept in quarantine alone.
+//! Two kinds of file, three ways in (see `docs/adapters/import.md`):
+//! - **A file of many children**: a school's Common Transfer File ([`ctf`], `docs/adapters/
+//!   ctf.md`) or a local authority's Children in Need census ([`cin`], `docs/adapters/
+//!   cin-census.md`). Each record (a pupil, a child) is its own input, through
+//!   [`import_records`].
+//! - **One input in the source's own format** (canonical JSON, a social care CSV extract, a
+//!   configured mapping): the whole file is one input, as if posted to `POST /v1/ingest/{source}`
+//!   ([`single`]).
 //!
-//! Why importing the same file again is harmless: each pupil's input carries the message id
-//! `ctf:<file SHA-256>:<pupil index>`, and the commit step answers a message id it has already
-//! committed as a duplicate without committing anything. A corrected file is a different file:
-//! its pupils are new inputs, and their events are committed (and sent) again.
+//! Each arrives by the command line (`throughline import ctf|cin|file`), by HTTP upload, or
+//! through a source's [`drop_folder`]; all of them call the functions here.
+//!
+//! Why each record is its own input and not the file: the pipeline keeps an input whole, so one
+//! unreadable pupil would hold back a whole school's transfer, and one bad child a county's
+//! census. Each record's events are committed in their own all-or-nothing unit, or the record is
+//! kept in quarantine alone.
+//!
+//! Why importing the same file again is harmless: each record's input carries the message id
+//! `<kind>:<file SHA-256>:<record index>` (a single input, `file:<file SHA-256>`), and the commit
+//! step answers a message id it has already committed as a duplicate without committing
+//! anything. A corrected file is a different file: its records are new inputs, and their events
+//! are committed (and sent) again.
 
 use std::fmt;
-use std::io::{self, BufRead, Read};
+use std::io::{self, Read};
 
-use chrono::Utc;
+use chrono::{NaiveDate, Utc};
 use serde::Serialize;
+use serde::ser::SerializeMap;
 use sha2::{Digest, Sha256};
-use throughline_adapter_ctf::{CtfError, CtfLimits, CtfReader, PupilOutcome};
-use throughline_contracts::adapter::{InputOutcome, NormaliseContext, RawInput};
-use throughline_contracts::event::FieldProblem;
+use throughline_adapter_cin_census::CinError;
+use throughline_adapter_ctf::CtfError;
+use throughline_contracts::adapter::{InputOutcome, RawInput};
+use throughline_contracts::event::{EventSubmission, FieldProblem};
 use uuid::Uuid;
 
 use crate::pipeline::{Pipeline, step};
 
+pub mod cin;
+pub mod ctf;
 pub mod drop_folder;
+pub mod single;
 
-/// The format an accepted pupil's events are committed in: the canonical envelope, as an array.
-const PUPIL_EVENTS_FORMAT: &str = "canonical-json";
+pub use cin::{CIN_CHILD_FORMAT, import_cin};
+pub use ctf::{CTF_PUPIL_FORMAT, import_ctf};
+pub use single::{InputReport, import_input};
 
-/// The format a rejected pupil's raw `<Pupil>` XML is quarantined under. No normaliser reads it
-/// yet, so such an item cannot be replayed: the pupil alone lacks the header the mapping needs.
-pub const CTF_PUPIL_FORMAT: &str = "ctf-pupil";
+/// The format an accepted record's events are committed in: the canonical envelope, as an array.
+const RECORD_EVENTS_FORMAT: &str = "canonical-json";
 
-/// A file's SHA-256: names the file in each of its pupils' message ids.
+/// A file's SHA-256: names the file in each of its records' message ids.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FileDigest([u8; 32]);
 
@@ -60,41 +75,241 @@ impl fmt::Display for FileDigest {
     }
 }
 
-/// What an import did, pupil by pupil. Counts and field paths only: never a pupil's data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+/// A kind of file of many records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileKind {
+    /// A Common Transfer File: its records are pupils.
+    Ctf,
+    /// A Children in Need census: its records are children.
+    CinCensus,
+}
+
+impl FileKind {
+    /// One record, as messages name it: `pupil 17`, `child 17`.
+    pub fn record(self) -> &'static str {
+        match self {
+            FileKind::Ctf => "pupil",
+            FileKind::CinCensus => "child",
+        }
+    }
+
+    /// `30 pupil(s)`, `30 child(ren)`.
+    pub fn count(self, n: usize) -> String {
+        match self {
+            FileKind::Ctf => format!("{n} pupil(s)"),
+            FileKind::CinCensus => format!("{n} child(ren)"),
+        }
+    }
+
+    /// The report's key for the number of records read.
+    fn records_key(self) -> &'static str {
+        match self {
+            FileKind::Ctf => "pupils",
+            FileKind::CinCensus => "children",
+        }
+    }
+
+    /// The first part of each record's message id.
+    fn message_prefix(self) -> &'static str {
+        match self {
+            FileKind::Ctf => "ctf",
+            FileKind::CinCensus => "cin",
+        }
+    }
+
+    /// The format a rejected record's raw XML is quarantined under.
+    fn quarantine_format(self) -> &'static str {
+        match self {
+            FileKind::Ctf => CTF_PUPIL_FORMAT,
+            FileKind::CinCensus => CIN_CHILD_FORMAT,
+        }
+    }
+
+    /// The first part of the API's problem types for this kind (`ctf-refused`, `cin-refused`).
+    pub fn slug(self) -> &'static str {
+        match self {
+            FileKind::Ctf => "ctf",
+            FileKind::CinCensus => "cin",
+        }
+    }
+
+    /// The kind's name in titles and logs.
+    pub fn title(self) -> &'static str {
+        match self {
+            FileKind::Ctf => "CTF",
+            FileKind::CinCensus => "CIN census",
+        }
+    }
+}
+
+/// What a file says about itself, as its header gives it. Never child data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileFacts {
+    Ctf {
+        /// `CTFversion` as written in the header, e.g. `25.0`.
+        ctf_version: String,
+    },
+    CinCensus {
+        /// `CollectionDetails/Year`.
+        collection_year: u16,
+        /// `CollectionDetails/ReferenceDate`.
+        reference_date: NaiveDate,
+        /// `Source/LEA`: the returning local authority's number.
+        lea: String,
+    },
+}
+
+impl FileFacts {
+    pub fn kind(&self) -> FileKind {
+        match self {
+            FileFacts::Ctf { .. } => FileKind::Ctf,
+            FileFacts::CinCensus { .. } => FileKind::CinCensus,
+        }
+    }
+}
+
+/// What an import did, record by record. Counts and field paths only: never a child's data.
+///
+/// As JSON, the file's facts come first (`ctf_version`; or `collection_year`,
+/// `reference_date`, `lea`), and the number of records read is named for the kind: `pupils` or
+/// `children`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
-    /// `CTFversion` as written in the header, e.g. `25.0`.
-    pub ctf_version: String,
-    /// The file's SHA-256, in hex: part of every pupil's message id.
+    pub file: FileFacts,
+    /// The file's SHA-256, in hex: part of every record's message id.
     pub file_sha256: String,
-    /// Pupils read, whatever became of them.
-    pub pupils: usize,
-    /// Pupils whose events this import committed.
+    /// Records read, whatever became of them.
+    pub records: usize,
+    /// Records whose events this import committed.
     pub committed: usize,
-    /// Pupils an earlier import of the same file already committed: nothing new was committed.
+    /// Records an earlier import of the same file already committed: nothing new was committed.
     pub duplicates: usize,
-    /// Pupils read cleanly with nothing to report (a partial CTF, no SEN, not looked after).
+    /// Records read cleanly with nothing to report (a partial CTF, a child with no episode).
     pub without_events: usize,
-    /// Pupils kept in quarantine, in file order.
-    pub quarantined: Vec<QuarantinedPupil>,
+    /// Records kept in quarantine, in file order.
+    pub quarantined: Vec<QuarantinedRecord>,
     /// Events this import committed (duplicates not counted).
     pub events: usize,
 }
 
-/// One pupil kept in quarantine.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct QuarantinedPupil {
-    /// Position in `CTFpupilData`, from 0.
+impl ImportReport {
+    fn new(file: FileFacts, digest: FileDigest) -> Self {
+        Self {
+            file,
+            file_sha256: digest.to_string(),
+            records: 0,
+            committed: 0,
+            duplicates: 0,
+            without_events: 0,
+            quarantined: Vec::new(),
+            events: 0,
+        }
+    }
+
+    pub fn kind(&self) -> FileKind {
+        self.file.kind()
+    }
+}
+
+impl Serialize for ImportReport {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        match &self.file {
+            FileFacts::Ctf { ctf_version } => map.serialize_entry("ctf_version", ctf_version)?,
+            FileFacts::CinCensus {
+                collection_year,
+                reference_date,
+                lea,
+            } => {
+                map.serialize_entry("collection_year", collection_year)?;
+                map.serialize_entry("reference_date", reference_date)?;
+                map.serialize_entry("lea", lea)?;
+            }
+        }
+        map.serialize_entry("file_sha256", &self.file_sha256)?;
+        map.serialize_entry(self.kind().records_key(), &self.records)?;
+        map.serialize_entry("committed", &self.committed)?;
+        map.serialize_entry("duplicates", &self.duplicates)?;
+        map.serialize_entry("without_events", &self.without_events)?;
+        map.serialize_entry("quarantined", &self.quarantined)?;
+        map.serialize_entry("events", &self.events)?;
+        map.end()
+    }
+}
+
+/// The schema of the JSON above, written beside it because the two must change together (the
+/// API's OpenAPI document uses it; `api::openapi`'s tests serialize both kinds of report and
+/// check them against it).
+impl schemars::JsonSchema for ImportReport {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "ImportReport".into()
+    }
+
+    fn json_schema(generator: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let record = generator.subschema_for::<QuarantinedRecord>();
+        let count = serde_json::json!({"type": "integer", "minimum": 0});
+        schemars::json_schema!({
+            "description": "What a file import did, record by record. A CTF's report has `ctf_version` and `pupils`; a CIN census's has `collection_year`, `reference_date`, `lea` and `children`.",
+            "type": "object",
+            "properties": {
+                "ctf_version": {"type": "string"},
+                "collection_year": {"type": "integer", "minimum": 0, "maximum": 65535},
+                "reference_date": {"type": "string", "format": "date"},
+                "lea": {"type": "string"},
+                "file_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+                "pupils": count,
+                "children": count,
+                "committed": count,
+                "duplicates": count,
+                "without_events": count,
+                "quarantined": {"type": "array", "items": record},
+                "events": count,
+            },
+            "required": ["file_sha256", "committed", "duplicates", "without_events", "quarantined", "events"],
+            "oneOf": [
+                {"required": ["ctf_version", "pupils"]},
+                {"required": ["collection_year", "reference_date", "lea", "children"]},
+            ],
+            "additionalProperties": false,
+        })
+    }
+}
+
+/// One record kept in quarantine.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
+pub struct QuarantinedRecord {
+    /// Position in the file (`CTFpupilData`, `Children`), from 0.
     pub index: usize,
     pub quarantine_id: Uuid,
-    /// `normalise` for a pupil the CTF reader could not map (format `ctf-pupil`); a later step
-    /// for events the pipeline refused (format `canonical-json`, which can be replayed).
+    /// `normalise` for a record the file's reader could not map (format `ctf-pupil` or
+    /// `cin-child`); a later step for events the pipeline refused (format `canonical-json`,
+    /// which can be replayed).
     pub step: String,
-    /// Each problem, named by its element path (`CTFpupilData.Pupil[17].DOB`) or JSON path.
+    /// Each problem, named by its element path (`CTFpupilData.Pupil[17].DOB`,
+    /// `Children.Child[12].CINdetails[1].CINreferralDate`) or JSON path.
     pub problems: Vec<FieldProblem>,
 }
 
-/// Why an import stopped. Pupils handled before it stay committed or quarantined; where the
+/// Why a file's reader stopped: the file's own error, which names where and why and never a
+/// child's data.
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Ctf(#[from] CtfError),
+    #[error(transparent)]
+    CinCensus(#[from] CinError),
+}
+
+impl ReadError {
+    pub fn kind(&self) -> FileKind {
+        match self {
+            ReadError::Ctf(_) => FileKind::Ctf,
+            ReadError::CinCensus(_) => FileKind::CinCensus,
+        }
+    }
+}
+
+/// Why an import stopped. Records handled before it stay committed or quarantined; where the
 /// error carries a report, it says which.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -112,24 +327,25 @@ pub enum ImportError {
     },
 
     /// The header or the start of the file is unusable: nothing was imported.
-    #[error("the file was refused before any pupil was read")]
-    Refused(#[source] CtfError),
+    #[error("the file was refused before any {} was read", .0.kind().record())]
+    Refused(#[source] ReadError),
 
     /// The rest of the file cannot be read (malformed, truncated, hostile, over a limit).
     #[error(
-        "the file could not be read past its first {} pupil(s), which stay committed or quarantined as reported",
-        .report.pupils
+        "the file could not be read past its first {}, which stay committed or quarantined as reported",
+        .report.kind().count(.report.records)
     )]
     Stopped {
         report: Box<ImportReport>,
         #[source]
-        source: CtfError,
+        source: ReadError,
     },
 
-    /// The store could not take a pupil: importing the file again carries on where this
-    /// stopped, as the pupils already committed are duplicates.
+    /// The store could not take a record: importing the file again carries on where this
+    /// stopped, as the records already committed are duplicates.
     #[error(
-        "pupil {index} could not be committed ({reason}); the pupils before it stay committed, and importing the file again skips them"
+        "{} {index} could not be committed ({reason}); the records before it stay committed, and importing the file again skips them",
+        .report.kind().record()
     )]
     Unavailable {
         index: usize,
@@ -137,8 +353,13 @@ pub enum ImportError {
         report: Box<ImportReport>,
     },
 
-    /// A pupil's events could not be written as JSON (a bug, not a problem with the file).
-    #[error("pupil {index}'s events could not be encoded as canonical JSON")]
+    /// The store could not take a single input: nothing was committed, and importing the file
+    /// again is safe.
+    #[error("the input could not be committed ({reason}); importing the file again is safe")]
+    InputUnavailable { reason: String },
+
+    /// A record's events could not be written as JSON (a bug, not a problem with the file).
+    #[error("record {index}'s events could not be encoded as canonical JSON")]
     Encode {
         index: usize,
         #[source]
@@ -147,7 +368,7 @@ pub enum ImportError {
 }
 
 impl ImportError {
-    /// What was done before the import stopped, when pupils had been read.
+    /// What was done before the import stopped, when records had been read.
     pub fn partial_report(&self) -> Option<&ImportReport> {
         match self {
             ImportError::Stopped { report, .. } | ImportError::Unavailable { report, .. } => {
@@ -157,8 +378,17 @@ impl ImportError {
         }
     }
 
+    /// Whether the store, not the file, stopped the import: the same file imported again
+    /// carries on.
+    pub fn is_unavailable(&self) -> bool {
+        matches!(
+            self,
+            ImportError::Unavailable { .. } | ImportError::InputUnavailable { .. }
+        )
+    }
+
     /// The message and each of its causes, joined by `: `, as an operator or a school reads it.
-    /// Like every message here, it names where and why, never a pupil's data.
+    /// Like every message here, it names where and why, never a child's data.
     pub fn full_message(&self) -> String {
         let mut message = self.to_string();
         let mut cause = std::error::Error::source(self);
@@ -171,87 +401,65 @@ impl ImportError {
     }
 }
 
-/// Imports a CTF from `input` for the configured source `source_id`, whose agency must list the
-/// file's source school among its `school_urns`. `digest` is the SHA-256 of exactly the bytes
-/// `input` yields ([`FileDigest::read`]). `progress` is called with the number of pupils read
-/// after each one.
+/// What a file's reader made of one record.
+pub(crate) enum Record {
+    /// Mapped cleanly; `submissions` may be empty (nothing to report).
+    Accepted {
+        index: usize,
+        submissions: Vec<EventSubmission>,
+    },
+    /// Could not be mapped: its raw XML and every problem, for quarantine.
+    Rejected {
+        index: usize,
+        raw: Vec<u8>,
+        problems: Vec<FieldProblem>,
+    },
+}
+
+/// Records committed per transaction.
+const GROUP: usize = 64;
+
+/// Runs a file's records through the pipeline for `source_id`, in file order, and reports what
+/// became of each. `report` holds the file's facts and digest; `progress` is called with the
+/// number of records read after each one.
 ///
-/// Each pupil is one input: its events (as a canonical JSON array) are committed by
-/// [`Pipeline::process_batch`] (several pupils per transaction, each all-or-nothing), or, when the CTF reader rejects it, its raw XML is kept in quarantine
-/// alone (format [`CTF_PUPIL_FORMAT`], step `normalise`). A file-level error stops the import:
-/// the pupils before it stay committed or quarantined, and the error's report says which.
-///
-/// Reading `input` blocks the task. The command line does not mind; the HTTP upload passes bytes
-/// already in memory; the drop folder reads a local file, which blocks one of the runtime's
-/// workers while the file is read (see [`drop_folder`]).
-pub async fn import_ctf(
+/// An accepted record's events (as a canonical JSON array) are committed by
+/// [`Pipeline::process_batch`] (several records per transaction, each all-or-nothing); a rejected
+/// one is kept in quarantine alone (the kind's format, step `normalise`). A reader error stops
+/// the import: the records before it stay committed or quarantined, and the error's report says
+/// which.
+pub(crate) async fn import_records<E: Into<ReadError>>(
     pipeline: &Pipeline,
     source_id: &str,
-    digest: FileDigest,
-    input: impl BufRead,
+    mut report: ImportReport,
+    records: impl Iterator<Item = Result<Record, E>>,
     mut progress: impl FnMut(usize),
 ) -> Result<ImportReport, ImportError> {
-    let config = pipeline.config();
-    let source = config
-        .sources
-        .get(source_id)
-        .ok_or_else(|| ImportError::UnknownSource(source_id.to_owned()))?;
-    let ctx = NormaliseContext {
-        source_id: source.id.clone(),
-        agency: source.agency.clone(),
-        system: source.system.clone(),
-        adapter: throughline_adapter_ctf::ADAPTER.into(),
-    };
-    let mut reader =
-        CtfReader::new(input, CtfLimits::default(), ctx).map_err(ImportError::Refused)?;
-
-    let header = reader.header();
-    let sends_it = config
-        .agencies
-        .get(&source.agency)
-        .is_some_and(|a| a.school_urns.contains(&header.source.urn));
-    if !sends_it {
-        return Err(ImportError::NotTheSendingSchool {
-            source_id: source.id.clone(),
-            agency: source.agency.to_string(),
-            urn: header.source.urn.clone(),
-        });
-    }
-
-    let mut report = ImportReport {
-        ctf_version: header.version.to_string(),
-        file_sha256: digest.to_string(),
-        pupils: 0,
-        committed: 0,
-        duplicates: 0,
-        without_events: 0,
-        quarantined: Vec::new(),
-        events: 0,
-    };
-    // Accepted pupils are committed in groups (one transaction and one fsync per group, each
-    // pupil still all-or-nothing on its own: see `Pipeline::process_batch`).
+    let kind = report.kind();
+    let digest = report.file_sha256.clone();
+    // Accepted records are committed in groups (one transaction and one fsync per group, each
+    // record still all-or-nothing on its own: see `Pipeline::process_batch`).
     let mut group: Vec<(usize, RawInput)> = Vec::with_capacity(GROUP);
-    for item in reader.by_ref() {
-        let pupil = match item {
-            Ok(pupil) => pupil,
+    for item in records {
+        let record = match item {
+            Ok(record) => record,
             Err(source) => {
                 commit_group(pipeline, &mut group, &mut report).await?;
                 return Err(ImportError::Stopped {
                     report: Box::new(report),
-                    source,
+                    source: source.into(),
                 });
             }
         };
-        report.pupils += 1;
-        let index = pupil.index();
-        let message_id = format!("ctf:{digest}:{index}");
-        match pupil {
-            PupilOutcome::Accepted { submissions, .. } if submissions.is_empty() => {
+        report.records += 1;
+        match record {
+            Record::Accepted { submissions, .. } if submissions.is_empty() => {
                 report.without_events += 1;
             }
-            PupilOutcome::Accepted { submissions, .. } => {
+            Record::Accepted { index, submissions } => {
                 let body = serde_json::to_vec(&submissions)
                     .map_err(|source| ImportError::Encode { index, source })?;
+                let message_id = format!("{}:{digest}:{index}", kind.message_prefix());
                 group.push((
                     index,
                     raw_input(source_id, "application/json", body, message_id),
@@ -260,12 +468,17 @@ pub async fn import_ctf(
                     commit_group(pipeline, &mut group, &mut report).await?;
                 }
             }
-            PupilOutcome::Rejected { raw, problems, .. } => {
-                // Committed pupils before it first, so the report stays in file order.
+            Record::Rejected {
+                index,
+                raw,
+                problems,
+            } => {
+                // Committed records before it first, so the report stays in file order.
                 commit_group(pipeline, &mut group, &mut report).await?;
+                let message_id = format!("{}:{digest}:{index}", kind.message_prefix());
                 let raw = raw_input(source_id, "application/xml", raw, message_id);
                 let outcome = pipeline
-                    .quarantine_input(&raw, CTF_PUPIL_FORMAT, step::NORMALISE, problems)
+                    .quarantine_input(&raw, kind.quarantine_format(), step::NORMALISE, problems)
                     .await;
                 tally(&mut report, index, outcome).map_err(|reason| ImportError::Unavailable {
                     index,
@@ -274,26 +487,24 @@ pub async fn import_ctf(
                 })?;
             }
         }
-        progress(report.pupils);
+        progress(report.records);
     }
     commit_group(pipeline, &mut group, &mut report).await?;
 
     tracing::info!(
         source_id,
+        file = kind.title(),
         file_sha256 = %report.file_sha256,
-        pupils = report.pupils,
+        records = report.records,
         committed = report.committed,
         duplicates = report.duplicates,
         quarantined = report.quarantined.len(),
-        "CTF imported"
+        "file imported"
     );
     Ok(report)
 }
 
-/// Pupils committed per transaction.
-const GROUP: usize = 64;
-
-/// Commits the pupils held in `group` together and tallies each one's outcome.
+/// Commits the records held in `group` together and tallies each one's outcome.
 async fn commit_group(
     pipeline: &Pipeline,
     group: &mut Vec<(usize, RawInput)>,
@@ -303,7 +514,7 @@ async fn commit_group(
         return Ok(());
     }
     let raws: Vec<RawInput> = group.iter().map(|(_, raw)| raw.clone()).collect();
-    let outcomes = pipeline.process_batch(&raws, PUPIL_EVENTS_FORMAT).await;
+    let outcomes = pipeline.process_batch(&raws, RECORD_EVENTS_FORMAT).await;
     for ((index, _), outcome) in group.drain(..).zip(outcomes) {
         tally(report, index, outcome).map_err(|reason| ImportError::Unavailable {
             index,
@@ -324,7 +535,7 @@ fn raw_input(source_id: &str, content_type: &str, body: Vec<u8>, message_id: Str
     }
 }
 
-/// Adds one pupil's outcome to the report, or says why the store could not take it.
+/// Adds one record's outcome to the report, or says why the store could not take it.
 fn tally(report: &mut ImportReport, index: usize, outcome: InputOutcome) -> Result<(), String> {
     match outcome {
         InputOutcome::Committed {
@@ -338,7 +549,7 @@ fn tally(report: &mut ImportReport, index: usize, outcome: InputOutcome) -> Resu
             quarantine_id,
             step,
             problems,
-        } => report.quarantined.push(QuarantinedPupil {
+        } => report.quarantined.push(QuarantinedRecord {
             index,
             quarantine_id,
             step,
@@ -352,6 +563,13 @@ fn tally(report: &mut ImportReport, index: usize, outcome: InputOutcome) -> Resu
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn report(file: FileFacts) -> ImportReport {
+        ImportReport {
+            records: 3,
+            ..ImportReport::new(file, FileDigest::of(b""))
+        }
+    }
 
     #[test]
     fn a_file_digest_is_the_sha256_of_its_bytes_in_hex() {
@@ -370,25 +588,58 @@ mod tests {
 
     #[test]
     fn a_full_message_names_the_cause() {
-        let e =
-            ImportError::Refused(throughline_adapter_ctf::CtfError::DoctypeRefused { offset: 0 });
+        let e = ImportError::Refused(CtfError::DoctypeRefused { offset: 0 }.into());
         let message = e.full_message();
         assert!(message.starts_with("the file was refused before any pupil was read: "));
         assert!(message.contains("DOCTYPE"), "{message}");
+        let e = ImportError::Refused(CinError::DoctypeRefused { offset: 0 }.into());
+        assert!(
+            e.full_message()
+                .starts_with("the file was refused before any child was read: ")
+        );
+    }
+
+    #[test]
+    fn a_report_names_its_records_and_facts_for_its_kind() {
+        let ctf = serde_json::to_value(report(FileFacts::Ctf {
+            ctf_version: "25.0".into(),
+        }))
+        .unwrap();
+        assert_eq!(ctf["ctf_version"], "25.0");
+        assert_eq!(ctf["pupils"], 3);
+        assert!(ctf.get("children").is_none());
+        let cin = serde_json::to_value(report(FileFacts::CinCensus {
+            collection_year: 2025,
+            reference_date: "2025-03-31".parse().unwrap(),
+            lea: "999".into(),
+        }))
+        .unwrap();
+        assert_eq!(cin["children"], 3);
+        assert_eq!(cin["reference_date"], "2025-03-31");
+        assert_eq!(cin["collection_year"], 2025);
+        assert_eq!(cin["lea"], "999");
+        assert_eq!(cin["quarantined"], serde_json::json!([]));
+        let stopped = ImportError::Stopped {
+            report: Box::new(report(FileFacts::CinCensus {
+                collection_year: 2025,
+                reference_date: "2025-03-31".parse().unwrap(),
+                lea: "999".into(),
+            })),
+            source: CinError::TooManyChildren { limit: 3 }.into(),
+        };
+        assert!(
+            stopped
+                .to_string()
+                .contains("could not be read past its first 3 child(ren)"),
+            "{stopped}"
+        );
     }
 
     #[test]
     fn a_store_failure_stops_the_tally_and_other_outcomes_are_counted() {
-        let mut report = ImportReport {
+        let mut report = report(FileFacts::Ctf {
             ctf_version: "25.0".into(),
-            file_sha256: String::new(),
-            pupils: 3,
-            committed: 0,
-            duplicates: 0,
-            without_events: 0,
-            quarantined: Vec::new(),
-            events: 0,
-        };
+        });
         let committed = InputOutcome::Committed {
             event_ids: vec![Uuid::now_v7(), Uuid::now_v7()],
             duplicate: false,

@@ -10,14 +10,17 @@
 pub mod api;
 pub mod app;
 pub mod config;
+pub mod dashboard;
 pub mod deliver;
 pub mod handoff;
 pub mod health;
 pub mod import;
 pub mod logging;
 pub mod mapping_test;
+pub mod metrics;
 pub mod operator;
 pub mod pipeline;
 pub mod projection;
 pub mod retention;
 pub mod store;
+pub mod telemetry;

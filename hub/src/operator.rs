@@ -17,6 +17,10 @@ pub enum OperatorError {
     NotFound(Uuid),
     #[error("quarantine item {0} is already {1}")]
     NotHeld(Uuid, String),
+    #[error("delivery {0} is not a dead letter")]
+    NotDead(Uuid),
+    #[error("deliveries to `{0}` are already {1}")]
+    AgencyAlready(String, &'static str),
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -144,4 +148,109 @@ pub async fn retry_dead(store: &Store, operator: &str) -> Result<usize, Operator
     .await?;
     tx.commit().await?;
     Ok(requeued.len())
+}
+
+/// Puts one dead-lettered delivery back in its queue, with the same idempotency key; audited.
+/// Returns the agency whose queue it rejoined, so a running hub can wake that worker.
+pub async fn retry_dead_letter(
+    store: &Store,
+    operator: &str,
+    id: Uuid,
+) -> Result<String, OperatorError> {
+    let mut tx = store.begin().await?;
+    let agency = store::deliveries::retry_one(&mut tx, id)
+        .await?
+        .ok_or(OperatorError::NotDead(id))?;
+    store::audit::append(
+        &mut tx,
+        &AuditEntry {
+            agency: Some(agency.clone()),
+            ..entry(
+                operator,
+                "delivery.requeued",
+                format!("dead-lettered delivery {id} requeued"),
+            )
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(agency)
+}
+
+/// Sets one dead-lettered delivery aside: it is kept, never sent, and the discard audited.
+pub async fn discard_dead_letter(
+    store: &Store,
+    operator: &str,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), OperatorError> {
+    let mut tx = store.begin().await?;
+    if !store::deliveries::discard_dead(&mut tx, id).await? {
+        return Err(OperatorError::NotDead(id));
+    }
+    store::audit::append(
+        &mut tx,
+        &entry(
+            operator,
+            "delivery.discarded",
+            format!("dead-lettered delivery {id} discarded: {reason}"),
+        ),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Pauses deliveries to an agency: its queue keeps filling and nothing is sent until resumed,
+/// across restarts and on every instance; audited.
+pub async fn pause_agency(
+    store: &Store,
+    operator: &str,
+    agency: &str,
+    reason: &str,
+) -> Result<(), OperatorError> {
+    let mut tx = store.begin().await?;
+    if !store::agencies::pause(&mut tx, agency, &format!("operator:{operator}"), reason).await? {
+        return Err(OperatorError::AgencyAlready(agency.to_owned(), "paused"));
+    }
+    store::audit::append(
+        &mut tx,
+        &AuditEntry {
+            agency: Some(agency.to_owned()),
+            ..entry(
+                operator,
+                "agency.paused",
+                format!("deliveries to `{agency}` paused: {reason}"),
+            )
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Resumes deliveries to a paused agency; audited.
+pub async fn resume_agency(
+    store: &Store,
+    operator: &str,
+    agency: &str,
+) -> Result<(), OperatorError> {
+    let mut tx = store.begin().await?;
+    if !store::agencies::resume(&mut tx, agency).await? {
+        return Err(OperatorError::AgencyAlready(agency.to_owned(), "running"));
+    }
+    store::audit::append(
+        &mut tx,
+        &AuditEntry {
+            agency: Some(agency.to_owned()),
+            ..entry(
+                operator,
+                "agency.resumed",
+                format!("deliveries to `{agency}` resumed"),
+            )
+        },
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
 }

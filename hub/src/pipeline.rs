@@ -24,16 +24,21 @@ pub mod validate;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use std::time::Instant;
 
 use throughline_contracts::AgencyId;
 use throughline_contracts::adapter::{InputOutcome, NormaliseContext, RawInput};
 use throughline_contracts::event::FieldProblem;
 use tokio::sync::Mutex;
+use tracing::field::Empty;
+use tracing::{Instrument, Span};
 use uuid::Uuid;
 
 use crate::config::{self, Validated};
 use crate::deliver::Wakers;
+use crate::metrics::{self, Metrics};
 use crate::store::{self, Store, StoreError};
+use crate::telemetry::{self, TARGET};
 
 /// Pipeline steps, as recorded in quarantine.
 pub mod step {
@@ -66,7 +71,12 @@ pub struct Pipeline {
     /// Serialises identity resolution and commit within this process, so two inputs about the
     /// same new child cannot both create it.
     commit_lock: Mutex<()>,
+    /// Inputs and delivery attempts counted per source and agency, for `/metrics`.
+    metrics: Arc<Metrics>,
 }
+
+/// How many event ids an `ingest` span lists; a larger input (a CSV extract) gives its count.
+const SPAN_EVENT_IDS: usize = 16;
 
 /// Why an input stopped before commit.
 pub(crate) enum Stop {
@@ -90,11 +100,17 @@ impl From<sqlx::Error> for Stop {
 impl Pipeline {
     pub fn new(config: Arc<Validated>, store: Store, wakers: Wakers) -> Self {
         Self {
+            metrics: Arc::new(Metrics::from_config(&config)),
             config,
             store,
             wakers,
             commit_lock: Mutex::new(()),
         }
+    }
+
+    /// The counters and histograms this pipeline (and its delivery workers) keep.
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn config(&self) -> &Validated {
@@ -107,7 +123,92 @@ impl Pipeline {
 
     /// Runs one input through every step up to commit, and says what became of it.
     pub async fn process(&self, raw: &RawInput, format: &str, origin: Origin) -> InputOutcome {
-        match self.try_process(raw, format).await {
+        let span = self.ingest_span(raw, format);
+        self.process_in(raw, format, origin, span, Instant::now())
+            .await
+    }
+
+    /// The `ingest` span of one input: the root of its trace, or a child of the caller's span
+    /// (HTTP ingest with a `traceparent`). Its fields come from the configuration, never from
+    /// the input: an unknown source is `unknown`.
+    fn ingest_span(&self, raw: &RawInput, format: &str) -> Span {
+        let (source_id, adapter) = match self.config.sources.get(&raw.source_id) {
+            Some(s) => (s.id.as_str(), s.transport.adapter()),
+            None => (metrics::UNKNOWN_SOURCE, metrics::UNKNOWN_SOURCE),
+        };
+        tracing::info_span!(
+            target: TARGET,
+            "ingest",
+            source_id,
+            adapter,
+            format,
+            outcome = Empty,
+            events = Empty,
+            event_ids = Empty,
+            quarantine_id = Empty,
+            step = Empty,
+            otel.status_code = Empty,
+        )
+    }
+
+    /// Runs one input inside its `ingest` span, then records its outcome there and in the
+    /// metrics. `started` is when the input's processing began (a group's start, for a group).
+    async fn process_in(
+        &self,
+        raw: &RawInput,
+        format: &str,
+        origin: Origin,
+        span: Span,
+        started: Instant,
+    ) -> InputOutcome {
+        let traceparent = telemetry::traceparent(&span);
+        let outcome = self
+            .run(raw, format, origin, traceparent.as_deref())
+            .instrument(span.clone())
+            .await;
+        self.finish(raw, &span, &outcome, started);
+        outcome
+    }
+
+    /// Records what became of an input on its span and in the metrics.
+    fn finish(&self, raw: &RawInput, span: &Span, outcome: &InputOutcome, started: Instant) {
+        self.metrics.input(&raw.source_id, outcome, started.elapsed());
+        if span.is_disabled() {
+            return;
+        }
+        span.record("outcome", metrics::input_outcome(outcome));
+        match outcome {
+            InputOutcome::Committed { event_ids, .. } => {
+                span.record("events", event_ids.len());
+                let listed: Vec<String> = event_ids
+                    .iter()
+                    .take(SPAN_EVENT_IDS)
+                    .map(Uuid::to_string)
+                    .collect();
+                span.record("event_ids", listed.join(","));
+            }
+            InputOutcome::Quarantined {
+                quarantine_id,
+                step,
+                ..
+            } => {
+                span.record("quarantine_id", tracing::field::display(quarantine_id));
+                span.record("step", step.as_str());
+            }
+            InputOutcome::Unavailable { .. } => {
+                span.record("otel.status_code", "error");
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        raw: &RawInput,
+        format: &str,
+        origin: Origin,
+        traceparent: Option<&str>,
+    ) -> InputOutcome {
+        match self.try_process(raw, format, traceparent).await {
             Ok((event_ids, duplicate)) => {
                 if let Origin::Replay(qid) = origin
                     && let Err(e) = self.mark_replayed(qid, &event_ids).await
@@ -147,24 +248,48 @@ impl Pipeline {
         step: &'static str,
         problems: Vec<FieldProblem>,
     ) -> InputOutcome {
-        self.quarantine(raw, format, step, problems, Origin::Fresh, None)
-            .await
+        let started = Instant::now();
+        let span = self.ingest_span(raw, format);
+        let outcome = self
+            .quarantine(raw, format, step, problems, Origin::Fresh, None)
+            .instrument(span.clone())
+            .await;
+        self.finish(raw, &span, &outcome, started);
+        outcome
     }
 
-    /// Receive, normalise and validate: everything before the transaction.
+    /// Receive, normalise and validate: everything before the transaction. Each step is a span
+    /// under the current (`ingest`) span; a rejection records how many problems, not which values.
     fn prepare<'c>(&'c self, raw: &RawInput, format: &str) -> Result<Prepared<'c>, Stop> {
-        let source =
-            receive::source_of(&self.config, raw).map_err(|p| Stop::Reject(step::RECEIVE, p))?;
+        let span = tracing::info_span!(target: TARGET, "receive", problems = Empty);
+        let source = span
+            .in_scope(|| receive::source_of(&self.config, raw))
+            .map_err(|p| {
+                span.record("problems", p.len());
+                Stop::Reject(step::RECEIVE, p)
+            })?;
         let ctx = NormaliseContext {
             source_id: source.id.clone(),
             agency: source.agency.clone(),
             system: source.system.clone(),
             adapter: source.transport.adapter().into(),
         };
-        let submissions = normalise::normalise(raw, format, &ctx)
-            .map_err(|r| Stop::Reject(step::NORMALISE, r.problems))?;
-        validate::validate(&self.config, source, &submissions, chrono::Utc::now())
-            .map_err(|p| Stop::Reject(step::VALIDATE, p))?;
+        let span = tracing::info_span!(target: TARGET, "normalise", format, submissions = Empty, problems = Empty);
+        let submissions = span
+            .in_scope(|| normalise::normalise(&self.config.normalisers, raw, format, &ctx))
+            .map_err(|r| {
+                span.record("problems", r.problems.len());
+                Stop::Reject(step::NORMALISE, r.problems)
+            })?;
+        span.record("submissions", submissions.len());
+        let span = tracing::info_span!(target: TARGET, "validate", problems = Empty);
+        span.in_scope(|| {
+            validate::validate(&self.config, source, &submissions, chrono::Utc::now())
+        })
+        .map_err(|p| {
+            span.record("problems", p.len());
+            Stop::Reject(step::VALIDATE, p)
+        })?;
         let supplied_ids = submissions.iter().filter_map(|s| s.id).collect();
         let events = submissions
             .into_iter()
@@ -187,8 +312,16 @@ impl Pipeline {
         if raws.len() == 1 {
             return vec![self.process(&raws[0], format, Origin::Fresh).await];
         }
-        let prepared: Vec<Result<Prepared, Stop>> =
-            raws.iter().map(|r| self.prepare(r, format)).collect();
+        let started = Instant::now();
+        // One trace per input, even committed together: each has its own `ingest` span, and its
+        // own `commit` span inside the group's transaction.
+        let spans: Vec<Span> = raws.iter().map(|r| self.ingest_span(r, format)).collect();
+        let traces: Vec<Option<String>> = spans.iter().map(telemetry::traceparent).collect();
+        let prepared: Vec<Result<Prepared, Stop>> = raws
+            .iter()
+            .zip(&spans)
+            .map(|(r, span)| span.in_scope(|| self.prepare(r, format)))
+            .collect();
         let group: Result<Vec<Option<commit::Committed>>, Stop> = async {
             let _serial = self.commit_lock.lock().await;
             let mut tx = self.store.begin().await?;
@@ -204,19 +337,22 @@ impl Pipeline {
                 }
             }
             let mut results = Vec::with_capacity(raws.len());
-            for (raw, p) in raws.iter().zip(&prepared) {
+            for (i, (raw, p)) in raws.iter().zip(&prepared).enumerate() {
                 let Ok(Prepared { source, events }) = p else {
                     results.push(None);
                     continue;
                 };
+                let span = tracing::info_span!(target: TARGET, parent: &spans[i], "commit", events = events.events.len(), group = raws.len());
                 match commit::commit_input(
                     &mut tx,
                     &self.config,
                     &source.id,
                     raw.message_id.as_deref(),
                     events,
+                    traces[i].as_deref(),
                     &mut writes,
                 )
+                .instrument(span)
                 .await
                 {
                     Ok(c) => results.push(Some(c)),
@@ -237,16 +373,24 @@ impl Pipeline {
                 tracing::error!(error = %e, "store unavailable; inputs not acknowledged");
                 return raws
                     .iter()
-                    .map(|_| InputOutcome::Unavailable {
-                        reason: "the hub's store is unavailable; retry later".into(),
+                    .zip(&spans)
+                    .map(|(raw, span)| {
+                        let outcome = InputOutcome::Unavailable {
+                            reason: "the hub's store is unavailable; retry later".into(),
+                        };
+                        self.finish(raw, span, &outcome, started);
+                        outcome
                     })
                     .collect();
             }
             Err(_) => {
-                // A conflict in one input: give each its own transaction.
+                // A conflict in one input: give each its own transaction (in its same trace).
                 let mut out = Vec::with_capacity(raws.len());
-                for raw in raws {
-                    out.push(self.process(raw, format, Origin::Fresh).await);
+                for (raw, span) in raws.iter().zip(spans) {
+                    out.push(
+                        self.process_in(raw, format, Origin::Fresh, span, started)
+                            .await,
+                    );
                 }
                 return out;
             }
@@ -254,48 +398,55 @@ impl Pipeline {
         let mut outcomes = Vec::with_capacity(raws.len());
         let mut wake = BTreeSet::new();
         for ((raw, p), c) in raws.iter().zip(prepared).zip(committed) {
-            match (p, c) {
+            let span = &spans[outcomes.len()];
+            let outcome = match (p, c) {
                 (_, Some(c)) => {
                     wake.extend(c.wake);
-                    outcomes.push(InputOutcome::Committed {
+                    InputOutcome::Committed {
                         event_ids: c.event_ids,
                         duplicate: c.duplicate,
-                    });
+                    }
                 }
                 (Err(Stop::Reject(step, problems)), None) => {
-                    outcomes.push(
-                        self.quarantine(raw, format, step, problems, Origin::Fresh, None)
-                            .await,
-                    );
+                    self.quarantine(raw, format, step, problems, Origin::Fresh, None)
+                        .instrument(span.clone())
+                        .await
                 }
                 (Err(Stop::Conflict(detail)), None) => {
                     let problems = vec![FieldProblem::new("subject.identifiers", detail.clone())];
-                    outcomes.push(
-                        self.quarantine(
-                            raw,
-                            format,
-                            step::IDENTITY,
-                            problems,
-                            Origin::Fresh,
-                            Some(detail),
-                        )
-                        .await,
-                    );
+                    self.quarantine(
+                        raw,
+                        format,
+                        step::IDENTITY,
+                        problems,
+                        Origin::Fresh,
+                        Some(detail),
+                    )
+                    .instrument(span.clone())
+                    .await
                 }
-                _ => outcomes.push(InputOutcome::Unavailable {
+                _ => InputOutcome::Unavailable {
                     reason: "the hub's store is unavailable; retry later".into(),
-                }),
-            }
+                },
+            };
+            self.finish(raw, span, &outcome, started);
+            outcomes.push(outcome);
         }
         tracing::info!(inputs = raws.len(), "inputs committed together");
         self.wake_agencies(wake);
         outcomes
     }
 
-    async fn try_process(&self, raw: &RawInput, format: &str) -> Result<(Vec<Uuid>, bool), Stop> {
+    async fn try_process(
+        &self,
+        raw: &RawInput,
+        format: &str,
+        traceparent: Option<&str>,
+    ) -> Result<(Vec<Uuid>, bool), Stop> {
         let Prepared { source, events } = self.prepare(raw, format)?;
 
-        let committed = {
+        let span = tracing::info_span!(target: TARGET, "commit", events = events.events.len());
+        let committed = async {
             let _serial = self.commit_lock.lock().await;
             commit::commit(
                 &self.store,
@@ -303,9 +454,12 @@ impl Pipeline {
                 &source.id,
                 raw.message_id.as_deref(),
                 &events,
+                traceparent,
             )
-            .await?
-        };
+            .await
+        }
+        .instrument(span)
+        .await?;
         tracing::info!(
             source_id = %source.id,
             events = committed.event_ids.len(),
@@ -338,6 +492,7 @@ impl Pipeline {
         origin: Origin,
         conflict: Option<String>,
     ) -> InputOutcome {
+        let span = tracing::info_span!(target: TARGET, "quarantine", step);
         let result: Result<Uuid, StoreError> = async {
             let mut tx = self.store.begin().await?;
             let id = match origin {
@@ -372,6 +527,7 @@ impl Pipeline {
             tx.commit().await?;
             Ok(id)
         }
+        .instrument(span)
         .await;
         match result {
             Ok(quarantine_id) => {

@@ -12,8 +12,10 @@
 //! Functions that must compose into one transaction take `&mut AnyConnection`, so the pipeline
 //! can commit an event, its deliveries, audit entries and alerts atomically.
 
+pub mod agencies;
 pub mod alerts;
 pub mod audit;
+pub mod cursors;
 pub mod deliveries;
 pub mod events;
 pub mod handoffs;
@@ -21,6 +23,8 @@ pub mod identity;
 pub mod inputs;
 pub mod involvements;
 pub mod leases;
+pub mod operators;
+pub mod overview;
 pub mod quarantine;
 pub mod retention;
 

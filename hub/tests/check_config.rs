@@ -198,7 +198,7 @@ amqp = { connection = { url = "${U}" }, queue = "", dead_letter_exchange = "dlx"
     assert_eq!(code, 2, "{out}");
     assert!(
         out.contains(
-            "FILE: sources[0]: needs exactly one of api_key (HTTP ingest), amqp, kafka or mesh"
+            "FILE: sources[0]: needs exactly one of api_key (HTTP ingest), amqp, kafka, mesh or fhir"
         ),
         "{out}"
     );
@@ -294,4 +294,122 @@ mesh = { base_url = "https://mesh.example", mailbox_id = "X26ABC1", password = "
     assert_eq!(code, 2, "{out}");
     assert!(out.contains("poll_intervall_ms"), "{out}");
     assert!(!out.contains("mesh-password"), "{out}");
+}
+
+#[test]
+fn the_mapping_examples_pass() {
+    for (file, summary) in [
+        ("mis-webhooks.toml", ": ok (3 agencies, 2 sources"),
+        ("social-care.toml", ": ok (4 agencies, 4 sources"),
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../config")
+            .join(file);
+        let out = Command::new(env!("CARGO_BIN_EXE_throughline"))
+            .args(["check-config", "--config"])
+            .arg(&path)
+            .envs([
+                ("THROUGHLINE_SCHOOL_API_KEY", "demo-school-key-0123456789"),
+                ("THROUGHLINE_CAMHS_API_KEY", "demo-camhs-key-0123456789"),
+                ("THROUGHLINE_LA_API_KEY", "demo-la-send-key-0123456789"),
+                ("THROUGHLINE_CSC_API_KEY", "demo-csc-key-0123456789"),
+                ("THROUGHLINE_MOSAIC_API_KEY", "demo-mosaic-key-0123456789"),
+                (
+                    "THROUGHLINE_SCHOOL_WEBHOOK_SECRET",
+                    "demo-school-webhook-secret",
+                ),
+                (
+                    "THROUGHLINE_CAMHS_WEBHOOK_SECRET",
+                    "demo-camhs-webhook-secret",
+                ),
+                ("THROUGHLINE_LA_WEBHOOK_SECRET", "demo-la-webhook-secret"),
+                (
+                    "THROUGHLINE_RIVERSIDE_WEBHOOK_SECRET",
+                    "demo-riverside-webhook-secret",
+                ),
+            ])
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "{file}: {stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(stdout.contains(summary), "{file}: {stdout}");
+    }
+}
+
+#[test]
+fn a_mapping_is_checked_at_start_up_and_named_by_its_keys() {
+    let (code, out) = check(
+        r#"
+[[agencies]]
+id = "school"
+role = "school"
+
+[[sources]]
+id = "mis"
+agency = "school"
+format = "mapping:mis-events"
+api_key = "${KEY}"
+
+[[sources]]
+id = "other"
+agency = "school"
+format = "mapping:nowhere"
+api_key = "${OTHER_KEY}"
+
+[[mappings]]
+id = "mis-events"
+input = "json"
+date_formats = ["%d/%m"]
+
+[mappings.subject]
+upn = "pupil.upn"
+
+[mappings.kind]
+field = "/type"
+values = { Joined = "school.joined", Gone = "school.gone" }
+
+[mappings.events."school.joined"]
+payload.school_urn = "/urn"
+payload.joined = "/on"
+"#,
+        &[
+            ("KEY", "a-key-of-sixteen-chars"),
+            ("OTHER_KEY", "another-key-of-sixteen"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    for expected in [
+        "FILE: mappings[mis-events].date_formats[0]: must name a day, a month and a year",
+        "FILE: mappings[mis-events].subject.upn: must be a JSON pointer starting with `/`",
+        "FILE: mappings[mis-events].kind.values.Gone: unknown event kind `school.gone`",
+        "FILE: mappings[mis-events].events.\"school.joined\".payload.joined: `school.joined` has no payload field `joined`",
+        "FILE: mappings[mis-events].events.\"school.joined\".payload.joined_on: is required by `school.joined` but not mapped",
+        "FILE: sources[0].format: its mapping has errors (see mappings)",
+        "FILE: sources[1].format: no [[mappings]] table has this id",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+
+    // An unknown key in a mapping is refused by name.
+    let (code, out) = check(
+        r#"
+[[mappings]]
+id = "m"
+input = "json"
+[mappings.subject]
+upn = { field = "/upn", date = true }
+[mappings.kind]
+field = "/type"
+"#,
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("FILE: mappings[0].subject.upn.date: unknown field `date`"),
+        "{out}"
+    );
 }

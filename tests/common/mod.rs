@@ -203,6 +203,8 @@ pub const CAMHS_KEY: &str = "test-camhs-key-0123456789";
 pub const LA_KEY: &str = "test-la-send-key-0123456789";
 pub const CSC_KEY: &str = "test-csc-extract-key-0123456789";
 pub const SECRET: &str = "test-webhook-secret-0123456789";
+/// `api.operator_api_key` where a test configures it (`${TEST_OPERATOR_KEY}`).
+pub const OPERATOR_KEY: &str = "test-operator-key-0123456789";
 
 /// Per-agency webhook settings for a test hub.
 pub struct Agencies<'a> {
@@ -328,6 +330,7 @@ fn env_pairs() -> Vec<(&'static str, &'static str)> {
         ("TEST_CSC_KEY", CSC_KEY),
         ("TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/%2f"),
         ("TEST_WEBHOOK_SECRET", SECRET),
+        ("TEST_OPERATOR_KEY", OPERATOR_KEY),
         ("TEST_MESH_PASSWORD", mesh::PASSWORD),
         ("TEST_MESH_SHARED_KEY", mesh::SHARED_KEY),
     ]
@@ -445,9 +448,15 @@ impl Hub {
 
     /// Runs a CLI command against this hub's configuration.
     pub fn cli(&self, args: &[&str]) -> String {
+        self.cli_with_env(args, &[])
+    }
+
+    /// Runs a CLI command with extra environment variables (a password, say, which the CLI
+    /// never takes as an argument).
+    pub fn cli_with_env(&self, args: &[&str], extra: &[(&str, &str)]) -> String {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_throughline"));
         cmd.args(args).arg("--config").arg(&self.config_path);
-        for (k, v) in env_pairs() {
+        for (k, v) in env_pairs().into_iter().chain(extra.iter().copied()) {
             cmd.env(k, v);
         }
         let out = cmd.output().unwrap();

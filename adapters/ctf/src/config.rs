@@ -30,6 +30,17 @@ pub struct CtfLimits {
     pub max_pupil_bytes: usize,
 }
 
+impl CtfLimits {
+    /// The XML layer's share of the limits: a pupil is the record it copies.
+    pub(crate) fn xml(&self) -> throughline_safe_xml::XmlLimits {
+        throughline_safe_xml::XmlLimits {
+            max_depth: self.max_depth,
+            max_text_bytes: self.max_text_bytes,
+            max_record_bytes: self.max_pupil_bytes,
+        }
+    }
+}
+
 /// The deepest element the mapping reads, counting the root as 1.
 pub(crate) const DEEPEST_MAPPED_ELEMENT: usize = 7;
 

@@ -13,6 +13,7 @@
 use std::io;
 
 use throughline_contracts::event::FieldProblem;
+use throughline_safe_xml::XmlError;
 
 use crate::config::LimitsError;
 
@@ -98,33 +99,34 @@ fn describe(problems: &[FieldProblem]) -> String {
         .join("; ")
 }
 
-/// Maps quick-xml's error to ours. quick-xml's own messages can quote names and entity text from
-/// the input, so each kind gets a fixed reason instead.
-pub(crate) fn from_xml(err: quick_xml::Error, path: String, offset: u64) -> CtfError {
-    use quick_xml::Error as X;
-    use quick_xml::errors::IllFormedError as I;
-    use quick_xml::escape::EscapeError as E;
-
-    let reason = match err {
-        X::Io(e) => return CtfError::Io(io::Error::new(e.kind(), e.to_string())),
-        X::Escape(E::UnrecognizedEntity(..)) => return CtfError::EntityRefused { path, offset },
-        X::Escape(E::InvalidCharRef(_)) => "a character reference names no valid character",
-        X::Escape(_) => "an entity or character reference is not well-formed",
-        X::Syntax(_) => "markup is not closed (a tag, comment, CDATA section or declaration)",
-        X::IllFormed(I::MismatchedEndTag { .. }) => "an end tag does not match the open element",
-        X::IllFormed(I::UnmatchedEndTag(_)) => "an end tag has no matching start tag",
-        X::IllFormed(I::MissingDeclVersion(_) | I::UnknownVersion) => {
-            "the XML declaration is not valid"
+/// The XML layer's errors, as the CTF reader has always reported them: the same variants and
+/// messages, with "record" read as "pupil" and an empty document as "not a CTF".
+impl From<XmlError> for CtfError {
+    fn from(e: XmlError) -> Self {
+        match e {
+            XmlError::Io(e) => CtfError::Io(e),
+            XmlError::Malformed {
+                path,
+                offset,
+                reason,
+            } => CtfError::Malformed {
+                path,
+                offset,
+                reason,
+            },
+            XmlError::Encoding => CtfError::Encoding,
+            XmlError::DoctypeRefused { offset } => CtfError::DoctypeRefused { offset },
+            XmlError::EntityRefused { path, offset } => CtfError::EntityRefused { path, offset },
+            XmlError::TooDeep { path, limit } => CtfError::TooDeep { path, limit },
+            XmlError::TooLong { path, limit } => CtfError::TooLong { path, limit },
+            XmlError::RecordTooLarge { index, limit } => CtfError::PupilTooLarge { index, limit },
+            XmlError::NoElement => CtfError::NotCtf {
+                reason: "the file holds no XML element",
+            },
+            // `XmlError` is non-exhaustive: a new kind of refusal is still a refusal.
+            _ => CtfError::NotCtf {
+                reason: "the file could not be read as XML",
+            },
         }
-        X::IllFormed(I::UnclosedReference) => "an & is not followed by a reference ending in ;",
-        X::IllFormed(_) => "the document is not well-formed",
-        X::InvalidAttr(_) => "an attribute is not well-formed",
-        X::Encoding(_) => "the bytes are not valid UTF-8",
-        _ => "the document is not well-formed",
-    };
-    CtfError::Malformed {
-        path,
-        offset,
-        reason,
     }
 }

@@ -15,8 +15,8 @@ use std::fmt;
 use chrono::{DateTime, NaiveDateTime};
 use throughline_contracts::event::FieldProblem;
 
-use crate::cursor::{Cursor, Visit};
 use crate::error::CtfError;
+use throughline_safe_xml::{Cursor, Visit};
 
 /// The CTF major versions this reader accepts: the current year's and the previous year's, as a
 /// receiving system is expected to (domain notes §1.1). Add the new version here each year once

@@ -16,10 +16,12 @@
 //! - `mapping` (private): the CTF → contracts mapping table, one pupil at a time.
 //! - `fixture` (feature `fixtures`): a generator of realistic synthetic CTFs for tests and
 //!   benchmarks.
+//!
+//! The XML layer (DTD and entity refusal, the limits, the copy of each pupil) is
+//! `throughline-safe-xml`, shared with the other XML file adapters.
 #![forbid(unsafe_code)]
 
 pub mod config;
-mod cursor;
 pub mod error;
 #[cfg(any(test, feature = "fixtures"))]
 pub mod fixture;
@@ -27,7 +29,6 @@ pub mod header;
 mod mapping;
 mod pupil;
 pub mod reader;
-mod tap;
 
 pub use config::{CtfLimits, LimitsError};
 pub use error::CtfError;

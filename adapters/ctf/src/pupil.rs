@@ -12,8 +12,8 @@
 
 use std::io::BufRead;
 
-use crate::cursor::{Cursor, Visit};
 use crate::error::CtfError;
+use throughline_safe_xml::{Cursor, Visit};
 
 /// One `SENhistory/SEN` record as written.
 #[derive(Default)]

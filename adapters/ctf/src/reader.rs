@@ -18,12 +18,16 @@ use std::io::BufRead;
 use throughline_contracts::adapter::NormaliseContext;
 use throughline_contracts::event::{EventSubmission, FieldProblem};
 
+use throughline_safe_xml::{Cursor, Step};
+
 use crate::config::CtfLimits;
-use crate::cursor::{Cursor, Step};
 use crate::error::CtfError;
 use crate::header::{CtfHeader, CtfVersion, read_header, validate};
 use crate::mapping::map_pupil;
 use crate::pupil::read_pupil;
+
+/// Elements that repeat in a CTF, whose paths carry their position (`CTFpupilData.Pupil[17]`).
+const REPEATED: &[&str] = &["Pupil", "SEN", "SENneed", "School"];
 
 /// What became of one pupil. `raw` is the `<Pupil>` element exactly as written in the file, so a
 /// rejected pupil can be quarantined alone and replayed once fixed.
@@ -136,9 +140,9 @@ impl<R: BufRead> CtfReader<R> {
     /// `ctx` names the source every submission will carry.
     pub fn new(input: R, limits: CtfLimits, ctx: NormaliseContext) -> Result<Self, CtfError> {
         limits.validate()?;
-        let mut cursor = Cursor::new(input, limits);
+        let mut cursor = Cursor::new(input, limits.xml(), REPEATED);
 
-        match cursor.next()? {
+        match cursor.step()? {
             Step::Start if cursor.name() == "CTfile" => {}
             Step::Start => {
                 return Err(CtfError::NotCtf {
@@ -150,7 +154,7 @@ impl<R: BufRead> CtfReader<R> {
 
         let mut raw_header = None;
         let state = loop {
-            match cursor.next()? {
+            match cursor.step()? {
                 Step::Start if cursor.depth() == 2 && cursor.name() == "Header" => {
                     if raw_header.is_some() {
                         return Err(CtfError::NotCtf {
@@ -213,7 +217,7 @@ impl<R: BufRead> CtfReader<R> {
                 State::Pupils => {
                     let index = self.report.pupils;
                     self.cursor.record_next_element(index);
-                    match self.cursor.next()? {
+                    match self.cursor.step()? {
                         Step::Start
                             if self.cursor.depth() == 3 && self.cursor.name() == "Pupil" =>
                         {
@@ -237,7 +241,7 @@ impl<R: BufRead> CtfReader<R> {
                         Step::Text | Step::Eof => {}
                     }
                 }
-                State::Trailer => match self.cursor.next()? {
+                State::Trailer => match self.cursor.step()? {
                     Step::Start if self.cursor.depth() == 2 => {
                         check_outside_pupil_data(self.cursor.name())?;
                         self.cursor.skip_element()?;

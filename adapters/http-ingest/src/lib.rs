@@ -14,7 +14,7 @@
 
 mod canonical_json;
 mod problem;
-mod rfc4180;
+pub mod rfc4180;
 mod social_care_csv;
 
 use std::sync::Arc;

@@ -2,7 +2,8 @@
 //! hold commas, line breaks and doubled quotes), records ended by CRLF, LF or CR.
 //!
 //! Why not the `csv` crate: the social-care extracts need only this much, and errors here must
-//! name a record and never quote its text, which is simplest when the reader is our own.
+//! name a record and never quote its text, which is simplest when the reader is our own. It is
+//! public so the configurable mappings (`throughline-adapter-mapping`) read CSV the same way.
 //!
 //! Tolerances, because case systems' exports are not all strict: a quote inside an unquoted field
 //! is kept as text, spaces or tabs after a closing quote are ignored, and the last record may end
@@ -14,7 +15,7 @@ use std::str::Chars;
 
 /// Why the text is not CSV. `record` counts records from 0 (the header, in an extract).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub(crate) enum CsvError {
+pub enum CsvError {
     #[error("a quoted field is not closed before the end of the body")]
     UnterminatedQuote { record: usize },
     #[error("field {field} has text after its closing quote")]
@@ -22,7 +23,7 @@ pub(crate) enum CsvError {
 }
 
 impl CsvError {
-    pub(crate) fn record(&self) -> usize {
+    pub fn record(&self) -> usize {
         match self {
             CsvError::UnterminatedQuote { record }
             | CsvError::TextAfterClosingQuote { record, .. } => *record,
@@ -42,7 +43,7 @@ enum State {
 
 /// Splits `text` into records of fields. An empty line is a record with one empty field, so
 /// record numbers stay those a spreadsheet shows; callers skip blank records as they see fit.
-pub(crate) fn parse(text: &str) -> Result<Vec<Vec<String>>, CsvError> {
+pub fn parse(text: &str) -> Result<Vec<Vec<String>>, CsvError> {
     let mut records = Vec::new();
     let mut record = Vec::new();
     let mut field = String::new();

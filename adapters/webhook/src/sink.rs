@@ -32,6 +32,9 @@ pub const EVENT_ID_HEADER: &str = "Throughline-Event-Id";
 pub const EVENT_KIND_HEADER: &str = "Throughline-Event-Kind";
 /// The notification schema version of the body.
 pub const SCHEMA_VERSION_HEADER: &str = "Throughline-Schema-Version";
+/// The W3C trace context of the attempt, when the hub exports traces: the receiver's own span
+/// can join the hub's trace. Not covered by the signature (it names a trace, never the child).
+pub const TRACEPARENT_HEADER: &str = "traceparent";
 
 /// Delivers notifications to one agency's webhook endpoint as signed JSON POSTs.
 ///
@@ -142,6 +145,14 @@ impl WebhookSink {
 #[async_trait]
 impl Sink for WebhookSink {
     async fn deliver(&self, notification: &Notification) -> DeliveryOutcome {
+        self.deliver_traced(notification, None).await
+    }
+
+    async fn deliver_traced(
+        &self,
+        notification: &Notification,
+        traceparent: Option<&str>,
+    ) -> DeliveryOutcome {
         let body = match serde_json::to_vec(notification) {
             Ok(body) => body,
             Err(_) => {
@@ -150,10 +161,14 @@ impl Sink for WebhookSink {
                 };
             }
         };
-        let headers = match self.notification_headers(notification, &body) {
+        let mut headers = match self.notification_headers(notification, &body) {
             Ok(headers) => headers,
             Err(outcome) => return outcome,
         };
+        // A malformed value (it comes from the hub's own store) is left out, not sent broken.
+        if let Some(value) = traceparent.and_then(|t| HeaderValue::try_from(t).ok()) {
+            headers.insert(TRACEPARENT_HEADER, value);
+        }
         let sent = self
             .client
             .post(self.url.clone())

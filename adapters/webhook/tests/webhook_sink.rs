@@ -427,3 +427,24 @@ fn config_errors_name_the_key() {
         assert!(err.to_string().starts_with(key), "{err} should name {key}");
     }
 }
+
+#[tokio::test]
+async fn sends_the_attempts_traceparent_only_when_there_is_one() {
+    let server = Server::answering(200);
+    let addr = server.start().await;
+    let sink = sink_for(addr, 5_000);
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    assert_eq!(
+        sink.deliver_traced(&notification(), Some(traceparent)).await,
+        DeliveryOutcome::Delivered
+    );
+    assert_eq!(sink.deliver(&notification()).await, DeliveryOutcome::Delivered);
+
+    let seen = server.seen();
+    assert_eq!(header(&seen[0].headers, "traceparent"), traceparent);
+    assert!(
+        seen[1].headers.get("traceparent").is_none(),
+        "an untraced attempt sends no traceparent"
+    );
+}

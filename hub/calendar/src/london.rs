@@ -57,6 +57,22 @@ pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
     }
 }
 
+/// The first instant of `date` in London (00:00 London time), as a UTC instant.
+///
+/// Why: files that carry only dates (a CIN census, a social care extract) mean a day in England;
+/// an event on 1 July began at 23:00 UTC on 30 June.
+pub fn start_of_day(date: NaiveDate) -> DateTime<Utc> {
+    let wall_clock = date.and_time(NaiveTime::MIN).and_utc();
+    // Clock changes happen at 01:00 UTC, so midnight is never ambiguous: read it as summer time
+    // and keep that reading only if summer time is in force then.
+    let if_summer = wall_clock - TimeDelta::hours(1);
+    if is_summer_time(if_summer) {
+        if_summer
+    } else {
+        wall_clock
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +143,28 @@ mod tests {
             end_of_day(date(2026, 3, 28)),
             at("2026-03-28T23:59:59.999Z")
         );
+    }
+
+    #[test]
+    fn start_of_day_is_23_utc_the_day_before_in_summer_and_midnight_utc_in_winter() {
+        assert_eq!(start_of_day(date(2026, 7, 1)), at("2026-06-30T23:00:00Z"));
+        assert_eq!(start_of_day(date(2026, 12, 1)), at("2026-12-01T00:00:00Z"));
+        // Both clock-change Sundays begin on the offset of the night before.
+        assert_eq!(start_of_day(date(2026, 3, 29)), at("2026-03-29T00:00:00Z"));
+        assert_eq!(start_of_day(date(2026, 10, 25)), at("2026-10-24T23:00:00Z"));
+    }
+
+    #[test]
+    fn start_of_day_is_on_the_same_london_date_and_follows_the_day_before() {
+        let mut day = date(2025, 1, 1);
+        while day < date(2027, 1, 1) {
+            assert_eq!(civil_date(start_of_day(day)), day);
+            assert_eq!(
+                civil_date(start_of_day(day) - TimeDelta::milliseconds(1)),
+                day.pred_opt().expect("previous day")
+            );
+            day = day.succ_opt().expect("next day");
+        }
     }
 
     #[test]

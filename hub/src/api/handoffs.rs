@@ -7,6 +7,7 @@
 //! a reason if it cannot be taken.
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -18,7 +19,7 @@ use throughline_contracts::kind::HandoffOutcome;
 use uuid::Uuid;
 
 use super::AppState;
-use super::ingest::{authenticate, submit};
+use super::ingest::{authenticate, body_or_problem, submit};
 use super::problem::Problem;
 use crate::handoff::exemption::{self, Exemption, ExemptionError};
 use crate::pipeline::route;
@@ -26,9 +27,9 @@ use crate::projection::project;
 use crate::store::{self, handoffs::Handoff};
 
 /// The body of `POST /v1/handoffs/{id}/acknowledge`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct Acknowledgement {
+pub(super) struct Acknowledgement {
     outcome: HandoffOutcome,
     #[serde(default)]
     new_owner: Option<AgencyId>,
@@ -68,10 +69,11 @@ pub async fn acknowledge(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
         let source = authenticate(&state, &headers)?;
+        let body = body_or_problem(body)?;
         let h = load(&state, &id).await?;
         if h.to_agency != source.agency.as_str() {
             if h.from_agency == source.agency.as_str() {
@@ -153,9 +155,9 @@ pub async fn acknowledge(
 }
 
 /// The body of `POST /v1/handoffs/{id}/exemption`.
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ExemptionRequest {
+pub(super) struct ExemptionRequest {
     reason: Exemption,
     #[serde(default)]
     from: Option<DateTime<Utc>>,
@@ -164,9 +166,9 @@ struct ExemptionRequest {
 }
 
 /// The body of `POST /v1/handoffs/{id}/exemption/end`.
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct ExemptionEnd {
+pub(super) struct ExemptionEnd {
     #[serde(default)]
     at: Option<DateTime<Utc>>,
 }
@@ -221,10 +223,11 @@ pub async fn start_exemption(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
         let source = authenticate(&state, &headers)?;
+        let body = body_or_problem(body)?;
         let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
         let req: ExemptionRequest = parse_required(
             &body,
@@ -244,10 +247,11 @@ pub async fn end_exemption(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Response {
     let result = async {
         let source = authenticate(&state, &headers)?;
+        let body = body_or_problem(body)?;
         let id = Uuid::parse_str(&id).map_err(|_| not_found())?;
         let req: ExemptionEnd = parse_body(&body, "{\"at\"?: time}")?;
         let h = exemption::resume(
@@ -282,13 +286,20 @@ pub async fn get(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 pub struct ListQuery {
     /// Only handoffs still waiting for an answer.
     #[serde(default)]
     open: bool,
+    /// Handoffs to list, newest first (default 100; at least 1, at most 1000).
     #[serde(default = "default_limit")]
     limit: i64,
+}
+
+/// The answer to `GET /v1/handoffs`, newest first.
+#[derive(serde::Serialize, schemars::JsonSchema)]
+pub struct HandoffList {
+    handoffs: Vec<Handoff>,
 }
 
 fn default_limit() -> i64 {
@@ -297,11 +308,12 @@ fn default_limit() -> i64 {
 
 pub async fn list(
     State(state): State<AppState>,
-    Query(q): Query<ListQuery>,
+    query: Result<Query<ListQuery>, QueryRejection>,
     headers: HeaderMap,
 ) -> Response {
     let result = async {
         let source = authenticate(&state, &headers)?;
+        let Query(q) = query.map_err(Problem::invalid_query)?;
         let mut conn = state
             .pipeline
             .store()
@@ -316,7 +328,7 @@ pub async fn list(
         )
         .await
         .map_err(|_| unavailable())?;
-        Ok::<_, Problem>(axum::Json(json!({"handoffs": handoffs})).into_response())
+        Ok::<_, Problem>(axum::Json(HandoffList { handoffs }).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)

@@ -36,9 +36,11 @@ pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
 }
 
 /// Prometheus text format. Labels are adapter, direction, agency/source ids and statuses only:
-/// never child data.
+/// never child data. The in-memory counters and histograms ([`crate::metrics`]) first, then the
+/// store's counts.
 pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let mut out = String::new();
+    state.pipeline.metrics().render(&mut out);
     out.push_str("# HELP throughline_link_up Whether a broker link is connected (1) or not (0).\n");
     out.push_str("# TYPE throughline_link_up gauge\n");
     for l in state.links.all() {
@@ -53,21 +55,38 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
     let counts = async {
         let mut conn = state.pipeline.store().pool().acquire().await?;
         let deliveries = store::deliveries::count_by_status(&mut conn).await?;
+        let by_agency = store::deliveries::count_by_agency_and_status(&mut conn).await?;
         let held = store::quarantine::count(&mut conn, "held").await?;
         let handoffs = store::handoffs::summary(&mut conn, chrono::Utc::now()).await?;
-        Ok::<_, store::StoreError>((deliveries, held, handoffs))
+        Ok::<_, store::StoreError>((deliveries, by_agency, held, handoffs))
     }
     .await;
     out.push_str("# HELP throughline_store_up Whether the store answered (1) or not (0).\n");
     out.push_str("# TYPE throughline_store_up gauge\n");
     match counts {
-        Ok((deliveries, held, handoffs)) => {
+        Ok((deliveries, by_agency, held, handoffs)) => {
             out.push_str("throughline_store_up 1\n");
             out.push_str("# HELP throughline_deliveries Deliveries in the store, by status.\n");
             out.push_str("# TYPE throughline_deliveries gauge\n");
             for (status, n) in deliveries {
                 out.push_str(&format!(
                     "throughline_deliveries{{status=\"{status}\"}} {n}\n"
+                ));
+            }
+            out.push_str(
+                "# HELP throughline_agency_deliveries Deliveries in the store, by agency and status.\n",
+            );
+            out.push_str("# TYPE throughline_agency_deliveries gauge\n");
+            // Only configured agencies with a sink: a label value never comes from elsewhere.
+            let metrics = state.pipeline.metrics();
+            for (agency, status, n) in by_agency
+                .iter()
+                .filter(|(a, _, _)| metrics.knows_agency(a))
+            {
+                out.push_str(&format!(
+                    "throughline_agency_deliveries{{agency=\"{}\",status=\"{}\"}} {n}\n",
+                    crate::metrics::escape(agency),
+                    crate::metrics::escape(status)
                 ));
             }
             out.push_str("# HELP throughline_quarantine_held Inputs held in quarantine.\n");

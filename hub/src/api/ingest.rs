@@ -3,8 +3,9 @@
 //! committed, 422 with a problem naming each field once quarantined.
 //!
 //! `POST /v1/ingest/{source}/ctf` imports a school's Common Transfer File pupil by pupil
-//! ([`import::import_ctf`]) and answers 200 with the import report, or a problem naming why the
-//! file was refused or where it stopped.
+//! ([`import::import_ctf`]), and `POST /v1/ingest/{source}/cin` a local authority's CIN census
+//! child by child ([`import::import_cin`]). Each answers 200 with the import report, or a problem
+//! naming why the file was refused or where it stopped.
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
@@ -13,22 +14,25 @@ use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use throughline_contracts::adapter::{InputOutcome, RawInput};
+use tracing::Instrument;
 use uuid::Uuid;
 
 use super::AppState;
 use super::problem::Problem;
 use crate::config::Source;
-use crate::import::{self, FileDigest, ImportError};
+use crate::import::{self, FileDigest, FileKind, ImportError};
 use crate::pipeline::Origin;
+use crate::telemetry::{self, TARGET};
 
-#[derive(Serialize)]
-struct Accepted {
+/// The answer to an input that was committed.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct Accepted {
     event_ids: Vec<Uuid>,
     /// True when every event was already committed earlier (a resubmission).
     duplicate: bool,
 }
 
-fn api_key(headers: &HeaderMap) -> Option<&str> {
+pub(super) fn api_key(headers: &HeaderMap) -> Option<&str> {
     headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
@@ -52,7 +56,7 @@ pub(super) fn authenticate<'s>(
 }
 
 #[allow(clippy::result_large_err)]
-fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
+pub(super) fn body_or_problem(body: Result<Bytes, BytesRejection>) -> Result<Bytes, Problem> {
     body.map_err(|e| {
         let status = e.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
@@ -124,6 +128,27 @@ pub async fn post_ctf(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
+/// The body is the whole census, so it is bounded by `api.body_limit_bytes`; larger files go in
+/// the source's drop folder or through `throughline import cin`.
+pub async fn post_cin(
+    State(state): State<AppState>,
+    Path(source_id): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    let result = async {
+        let source = authenticate_as(&state, &headers, &source_id)?;
+        let body = body_or_problem(body)?;
+        let digest = FileDigest::of(&body);
+        let report = import::import_cin(&state.pipeline, &source.id, digest, &body[..], |_| {})
+            .await
+            .map_err(import_problem)?;
+        Ok::<_, Problem>((StatusCode::OK, axum::Json(report)).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
 /// The source the API key belongs to, which must be `source_id`.
 #[allow(clippy::result_large_err)]
 fn authenticate_as<'s>(
@@ -143,40 +168,49 @@ fn authenticate_as<'s>(
     Ok(source)
 }
 
-/// Why a CTF was not (wholly) imported. The detail is the error with its causes, which name
-/// where and why and never a pupil's data; a partial report says what was done before it.
+/// Why a file was not (wholly) imported. The detail is the error with its causes, which name
+/// where and why and never a child's data; a partial report says what was done before it.
 fn import_problem(e: ImportError) -> Problem {
+    let file = |kind: FileKind, what: &str| (format!("{}-{what}", kind.slug()), kind.title());
     let (status, slug, title) = match &e {
-        ImportError::Refused(_) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ctf-refused",
-            "CTF refused",
-        ),
+        ImportError::Refused(read) => {
+            let (slug, kind) = file(read.kind(), "refused");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                slug,
+                format!("{kind} refused"),
+            )
+        }
         ImportError::NotTheSendingSchool { .. } => (
             StatusCode::UNPROCESSABLE_ENTITY,
-            "ctf-not-the-sending-school",
-            "CTF from another school",
+            "ctf-not-the-sending-school".to_owned(),
+            "CTF from another school".to_owned(),
         ),
-        ImportError::Stopped { .. } => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "ctf-stopped",
-            "CTF could not be read to its end",
-        ),
-        ImportError::Unavailable { .. } => (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "Hub unavailable",
-        ),
-        ImportError::UnknownSource(_) => {
-            (StatusCode::NOT_FOUND, "unknown-source", "Unknown source")
+        ImportError::Stopped { report, .. } => {
+            let (slug, kind) = file(report.kind(), "stopped");
+            (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                slug,
+                format!("{kind} could not be read to its end"),
+            )
         }
+        ImportError::Unavailable { .. } | ImportError::InputUnavailable { .. } => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable".to_owned(),
+            "Hub unavailable".to_owned(),
+        ),
+        ImportError::UnknownSource(_) => (
+            StatusCode::NOT_FOUND,
+            "unknown-source".to_owned(),
+            "Unknown source".to_owned(),
+        ),
         ImportError::Encode { .. } => (
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            "Internal error",
+            "internal".to_owned(),
+            "Internal error".to_owned(),
         ),
     };
-    let mut p = Problem::new(status, slug, title, e.full_message());
+    let mut p = Problem::new(status, &slug, &title, e.full_message());
     p.report = e.partial_report().cloned().map(Box::new);
     if status == StatusCode::SERVICE_UNAVAILABLE {
         p.retry_after = Some(5);
@@ -204,7 +238,21 @@ pub(super) async fn submit(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned),
     };
-    match state.pipeline.process(&raw, format, Origin::Fresh).await {
+    // The request's span: the caller's `traceparent`, if it sent one, is its parent, so the
+    // input's trace continues the caller's.
+    let span = tracing::info_span!(target: TARGET, "http.ingest", source_id = %source.id, otel.kind = "server");
+    if let Some(parent) = headers
+        .get(telemetry::TRACEPARENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        telemetry::set_parent(&span, parent);
+    }
+    let outcome = state
+        .pipeline
+        .process(&raw, format, Origin::Fresh)
+        .instrument(span)
+        .await;
+    match outcome {
         InputOutcome::Committed {
             event_ids,
             duplicate,

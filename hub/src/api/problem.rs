@@ -5,7 +5,9 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use throughline_contracts::event::FieldProblem;
 
-#[derive(Debug, Clone, Serialize)]
+/// Its JSON Schema (`#/components/schemas/Problem` in the OpenAPI document) is derived from
+/// this type, so the document cannot describe a shape the API does not send.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
 pub struct Problem {
     /// A URI naming the problem type; resolves to the README section that explains it.
     #[serde(rename = "type")]
@@ -22,8 +24,8 @@ pub struct Problem {
     /// The pipeline step that rejected the input (extension member).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub step: Option<String>,
-    /// For a CTF import stopped part-way: the pupils committed or quarantined before the problem
-    /// (extension member).
+    /// For a file import (CTF, CIN census) stopped part-way: the records committed or quarantined
+    /// before the problem (extension member).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub report: Option<Box<crate::import::ImportReport>>,
     #[serde(skip)]
@@ -54,6 +56,19 @@ impl Problem {
             detail,
         );
         p.retry_after = Some(5);
+        p
+    }
+
+    /// A query string that does not parse (axum's own rejection is plain text, not a problem).
+    /// The parser's message names the parameter and what was expected.
+    pub fn invalid_query(rejection: axum::extract::rejection::QueryRejection) -> Self {
+        let mut p = Self::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid-query",
+            "Query rejected",
+            "the query string does not match this endpoint's parameters",
+        );
+        p.errors = vec![FieldProblem::new("query", rejection.body_text())];
         p
     }
 

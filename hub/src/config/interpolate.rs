@@ -9,13 +9,16 @@ use std::path::Path;
 use super::ConfigError;
 
 /// Keys whose values are secrets and must come from the environment or a secret file.
-/// (`password`, `shared_key` and `tls_client_identity_pem`: a MESH mailbox's credentials.)
+/// (`password`, `shared_key` and `tls_client_identity_pem`: a MESH mailbox's credentials;
+/// `token`: a FHIR server's bearer token.)
 const SECRET_KEYS: &[&str] = &[
     "api_key",
+    "operator_api_key",
     "secret",
     "password",
     "shared_key",
     "tls_client_identity_pem",
+    "token",
 ];
 
 pub(super) fn interpolate_table(

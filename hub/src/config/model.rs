@@ -20,6 +20,9 @@ pub struct HubConfig {
     pub api: ApiConfig,
     #[serde(default)]
     pub log: LogConfig,
+    /// OpenTelemetry traces over OTLP (README, "Telemetry"). Absent: no exporter.
+    #[serde(default)]
+    pub telemetry: TelemetryConfig,
     #[serde(default)]
     pub delivery: DeliveryConfig,
     #[serde(default)]
@@ -39,6 +42,10 @@ pub struct HubConfig {
     /// Handoff tracking: deadlines, the escalation chain, the local authority's team.
     #[serde(default)]
     pub handoffs: HandoffsConfig,
+    /// Field mappings from agency systems' own JSON or CSV to canonical events; a source uses
+    /// one with `format = "mapping:<id>"` (see `docs/adapters/mapping.md`).
+    #[serde(default)]
+    pub mappings: Vec<throughline_adapter_mapping::MappingConfig>,
 }
 
 /// `[handoffs]`: every referral, transfer and closure notice is tracked until the receiver
@@ -142,6 +149,12 @@ pub struct ApiConfig {
     /// Largest request body accepted, in bytes; larger bodies get 413.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
+    /// The key for the read-only operator endpoints (`/v1/deliveries`, `/v1/quarantine`,
+    /// `/v1/agencies`), at least 16 characters, written as `${ENV}` or `${file:...}` and kept
+    /// only as a SHA-256 hash. Unset: those endpoints answer 403. A source's key never opens
+    /// them, because they show every agency's traffic.
+    #[serde(default)]
+    pub operator_api_key: Option<String>,
 }
 
 fn default_listen() -> SocketAddr {
@@ -157,6 +170,7 @@ impl Default for ApiConfig {
         Self {
             listen: default_listen(),
             body_limit_bytes: default_body_limit(),
+            operator_api_key: None,
         }
     }
 }
@@ -188,6 +202,43 @@ impl Default for LogConfig {
         Self {
             format: LogFormat::Human,
             level: default_log_level(),
+        }
+    }
+}
+
+/// `[telemetry]`: traces of every input, from ingest through each delivery attempt, exported
+/// over OTLP. Spans carry ids (events, deliveries, the hub's child id, agencies, sources), never
+/// child data.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TelemetryConfig {
+    /// Base URL of an OTLP/HTTP (protobuf) receiver, e.g. `http://127.0.0.1:4318` (an
+    /// OpenTelemetry collector); spans go to `<endpoint>/v1/traces`. Absent: no exporter, and
+    /// tracing costs the hub nothing but a disabled span per step.
+    #[serde(default)]
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` resource attribute the spans carry.
+    #[serde(default = "default_service_name")]
+    pub service_name: String,
+    /// The share of inputs traced, 0.0 to 1.0. An input's delivery attempts follow its decision
+    /// (and an incoming `traceparent`'s sampled flag is honoured), so a trace is whole or absent.
+    #[serde(default = "default_sampling_ratio")]
+    pub sampling_ratio: f64,
+}
+
+fn default_service_name() -> String {
+    "throughline-hub".into()
+}
+
+fn default_sampling_ratio() -> f64 {
+    1.0
+}
+
+impl Default for TelemetryConfig {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            service_name: default_service_name(),
+            sampling_ratio: default_sampling_ratio(),
         }
     }
 }
@@ -310,6 +361,9 @@ pub enum SinkConfig {
     /// Send each notification as a message to the agency's MESH mailbox (see
     /// `docs/adapters/mesh.md`, "In the hub").
     Mesh(throughline_adapter_mesh::MeshSinkConfig),
+    /// Write each notification to the agency's FHIR server as a `Communication` about the
+    /// patient (see `docs/adapters/fhir.md`, "Sink").
+    Fhir(throughline_adapter_fhir::FhirSinkConfig),
 }
 
 impl SinkConfig {
@@ -320,6 +374,7 @@ impl SinkConfig {
             SinkConfig::Amqp(_) => "amqp",
             SinkConfig::Kafka(_) => "kafka",
             SinkConfig::Mesh(_) => "mesh",
+            SinkConfig::Fhir(_) => "fhir",
         }
     }
 }
@@ -333,11 +388,13 @@ pub struct SourceConfig {
     /// The agency's system, e.g. `arbor`, `liquidlogic`.
     #[serde(default = "default_system")]
     pub system: String,
-    /// Native format: `canonical-json` or `social-care-csv`.
+    /// Native format: `canonical-json`, `social-care-csv`, `fhir` (FHIR R4 resources and
+    /// Bundles), or `mapping:<id>` for a configured `[[mappings]]` table.
     #[serde(default = "default_format")]
     pub format: String,
     /// For HTTP ingest: the source's API key, as `"${ENV_VAR}"` or `"${file:/path}"`; held only
-    /// as a SHA-256 hash. A source has exactly one of `api_key`, `amqp`, `kafka` and `mesh`.
+    /// as a SHA-256 hash. A source has exactly one of `api_key`, `amqp`, `kafka`, `mesh` and
+    /// `fhir`.
     #[serde(default)]
     pub api_key: Option<String>,
     /// Consume this source's inputs from a RabbitMQ queue (see `docs/adapters/amqp.md`).
@@ -350,13 +407,81 @@ pub struct SourceConfig {
     /// committed or quarantined (see `docs/adapters/mesh.md`, "In the hub").
     #[serde(default)]
     pub mesh: Option<throughline_adapter_mesh::MeshSourceConfig>,
-    /// Import the Common Transfer Files written into a drop folder, as this source (see
-    /// `docs/adapters/ctf.md`, "Drop folder"). Independent of the transport above.
+    /// Poll this source's inputs from a FHIR R4 server by `_lastUpdated`, moving a stored cursor
+    /// once each is committed or quarantined; the source's format must be `fhir` (see
+    /// `docs/adapters/fhir.md`, "Poll").
+    #[serde(default)]
+    pub fhir: Option<throughline_adapter_fhir::FhirSourceConfig>,
+    /// For a source whose format is `fhir` (pushed or polled): which hub agency each ODS code
+    /// is, and which service each EpisodeOfCare type is (see `docs/adapters/fhir.md`,
+    /// "Mapping").
+    #[serde(default)]
+    pub fhir_mapping: Option<throughline_adapter_fhir::FhirMappingConfig>,
+    /// Import the files written into a drop folder, as this source: Common Transfer Files, CIN
+    /// census files, or files in the source's own format (see `docs/adapters/import.md`, "Drop
+    /// folders"). Independent of the transport above.
+    #[serde(default)]
+    pub drop: Option<DropConfig>,
+    /// The older name of `drop` for Common Transfer Files: `ctf_drop = { folder, ... }` is
+    /// `drop = { folder, ..., reader = "ctf" }`. A source has at most one of the two.
     #[serde(default)]
     pub ctf_drop: Option<CtfDropConfig>,
 }
 
-/// `sources.ctf_drop`: a folder a school's MIS (or an S2S download job) writes CTFs into.
+/// `sources.drop`: a folder an agency's system (or a job that downloads its files) writes files
+/// into, each imported as this source.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct DropConfig {
+    /// The drop folder. It must exist and be a directory; the hub creates `incoming/`,
+    /// `processing/`, `done/` and `failed/` in it. A relative path is taken from the hub's
+    /// working directory, as `store.url` is.
+    pub folder: PathBuf,
+    /// How often `incoming/` is looked at, in milliseconds.
+    #[serde(default = "default_ctf_drop_poll_interval_ms")]
+    pub poll_interval_ms: u64,
+    /// What the files are: `ctf` (Common Transfer Files, pupil by pupil), `cin-census` (CIN
+    /// census files, child by child) or `source-format` (each file one input in the source's
+    /// `format`, as `POST /v1/ingest/{source}` takes it).
+    #[serde(default)]
+    pub reader: DropReader,
+}
+
+/// How a drop folder's files are read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DropReader {
+    /// A school's Common Transfer File, each pupil its own input.
+    Ctf,
+    /// A Children in Need census, each child its own input.
+    CinCensus,
+    /// One input in the source's own `format`.
+    #[default]
+    SourceFormat,
+}
+
+impl DropReader {
+    /// The name configuration and logs use.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DropReader::Ctf => "ctf",
+            DropReader::CinCensus => "cin-census",
+            DropReader::SourceFormat => "source-format",
+        }
+    }
+}
+
+impl From<CtfDropConfig> for DropConfig {
+    fn from(c: CtfDropConfig) -> Self {
+        Self {
+            folder: c.folder,
+            poll_interval_ms: c.poll_interval_ms,
+            reader: DropReader::Ctf,
+        }
+    }
+}
+
+/// `sources.ctf_drop`: a folder a school's MIS (or an S2S download job) writes CTFs into; the
+/// older form of `drop` with `reader = "ctf"`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CtfDropConfig {
     /// The drop folder. It must exist and be a directory; the hub creates `incoming/`,

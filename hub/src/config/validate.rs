@@ -13,6 +13,7 @@ use throughline_calendar::{Period, WorkingCalendar};
 use super::ConfigError;
 use super::model::*;
 use crate::handoff::{EscalationStep, HandoffKind};
+use crate::pipeline::normalise::Normalisers;
 
 /// A set of event kinds; `None` means every kind (`["*"]`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +41,9 @@ pub struct Source {
     pub system: String,
     pub format: String,
     pub transport: Transport,
-    /// A folder of Common Transfer Files imported as this source; its folder was a directory
-    /// when the configuration was checked.
-    pub ctf_drop: Option<CtfDropConfig>,
+    /// A folder of files imported as this source (`drop`, or the older `ctf_drop`); its folder
+    /// was a directory when the configuration was checked.
+    pub drop: Option<DropConfig>,
 }
 
 /// How a source's inputs arrive.
@@ -55,6 +56,7 @@ pub enum Transport {
     Amqp(throughline_adapter_amqp::AmqpSourceConfig),
     Kafka(throughline_adapter_kafka::KafkaSourceConfig),
     Mesh(throughline_adapter_mesh::MeshSourceConfig),
+    Fhir(throughline_adapter_fhir::FhirSourceConfig),
 }
 
 impl Transport {
@@ -65,6 +67,7 @@ impl Transport {
             Transport::Amqp(_) => "amqp",
             Transport::Kafka(_) => "kafka",
             Transport::Mesh(_) => "mesh",
+            Transport::Fhir(_) => "fhir",
         }
     }
 }
@@ -103,6 +106,7 @@ pub struct Validated {
     pub store: StoreConfig,
     pub api: ApiConfig,
     pub log: LogConfig,
+    pub telemetry: TelemetryConfig,
     pub delivery: DeliveryConfig,
     pub retention: RetentionConfig,
     pub agencies: BTreeMap<AgencyId, Agency>,
@@ -110,6 +114,11 @@ pub struct Validated {
     pub routes: Vec<Route>,
     pub agreements: Vec<SharingAgreement>,
     pub handoffs: HandoffSettings,
+    /// `api.operator_api_key`, hashed (the key itself is not kept).
+    pub operator_key_sha256: Option<[u8; 32]>,
+    /// The normaliser for each format a source may name: the static formats and every
+    /// `[[mappings]]` table as `mapping:<id>`.
+    pub normalisers: Normalisers,
 }
 
 /// `[handoffs]`, validated.
@@ -137,6 +146,17 @@ impl Validated {
         self.agencies
             .values()
             .find(|a| a.school_urns.iter().any(|u| u == urn))
+    }
+
+    /// Whether `key` is `api.operator_api_key`, compared without early exit.
+    pub fn is_operator_key(&self, key: &str) -> bool {
+        let presented: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+        self.operator_key_sha256.is_some_and(|k| {
+            k.iter()
+                .zip(presented.iter())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        })
     }
 
     /// The source whose API key hashes to `key_sha256`, compared without early exit.
@@ -225,6 +245,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             "must be at least 1 and no more than delivery.max_backoff_ms",
         ));
     }
+    telemetry_checks(file, &c.telemetry, &mut errors);
     if c.retention.delivered_days == 0 {
         errors.push(ConfigError::new(
             file,
@@ -290,6 +311,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                     errors.push(ConfigError::new(file, &mesh_key(&sink_key, &e), e.reason()));
                 }
             }
+            Some(SinkConfig::Fhir(c)) => super::fhir::check_sink(file, &sink_key, c, &mut errors),
             None => {}
         }
         let agency = Agency {
@@ -330,18 +352,18 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         }
     };
 
+    let normalisers = normalisers(file, &c.mappings, &mut errors);
+    let normalisers =
+        super::fhir::with_fhir_format(normalisers, file, &c.sources, &agencies, &mut errors);
     let mut sources = HashMap::new();
     let mut key_hashes = BTreeSet::new();
     for (i, s) in c.sources.iter().enumerate() {
         let agency = known_agency(&format!("sources[{i}].agency"), &s.agency, &mut errors);
-        if crate::pipeline::normalise::normaliser_for(&s.format).is_none() {
+        if !normalisers.contains(&s.format) {
             errors.push(ConfigError::new(
                 file,
                 &format!("sources[{i}].format"),
-                format!(
-                    "unknown format; expected one of: {}",
-                    crate::pipeline::normalise::FORMATS.join(", ")
-                ),
+                unknown_format(&s.format, &c.mappings, &normalisers),
             ));
         }
         if let Err(e) = AgencyId::parse(&s.system) {
@@ -353,8 +375,8 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             ));
         }
         let key = |k: &str| format!("sources[{i}].{k}");
-        let transport = match (&s.api_key, &s.amqp, &s.kafka, &s.mesh) {
-            (Some(api_key), None, None, None) => {
+        let transport = match (&s.api_key, &s.amqp, &s.kafka, &s.mesh, &s.fhir) {
+            (Some(api_key), None, None, None, None) => {
                 if api_key.len() < 16 {
                     errors.push(ConfigError::new(
                         file,
@@ -374,7 +396,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                     api_key_sha256: hash,
                 })
             }
-            (None, Some(c), None, None) => {
+            (None, Some(c), None, None, None) => {
                 if let Err(e) = c.validate() {
                     errors.push(ConfigError::new(
                         file,
@@ -384,7 +406,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 }
                 Some(Transport::Amqp(c.clone()))
             }
-            (None, None, Some(c), None) => {
+            (None, None, Some(c), None, None) => {
                 if let Err(e) = c.validate() {
                     errors.push(ConfigError::new(
                         file,
@@ -394,7 +416,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 }
                 Some(Transport::Kafka(c.clone()))
             }
-            (None, None, None, Some(c)) => {
+            (None, None, None, Some(c), None) => {
                 if let Err(e) = c.validate() {
                     errors.push(ConfigError::new(
                         file,
@@ -404,18 +426,39 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 }
                 Some(Transport::Mesh(c.clone()))
             }
+            (None, None, None, None, Some(c)) => {
+                super::fhir::check_source(file, i, s, c, &mut errors);
+                Some(Transport::Fhir(c.clone()))
+            }
             _ => {
                 errors.push(ConfigError::new(
                     file,
                     &format!("sources[{i}]"),
-                    "needs exactly one of api_key (HTTP ingest), amqp, kafka or mesh",
+                    "needs exactly one of api_key (HTTP ingest), amqp, kafka, mesh or fhir",
                 ));
                 None
             }
         };
-        if let Some(drop) = &s.ctf_drop {
-            check_ctf_drop(file, &key("ctf_drop"), drop, &mut errors);
-        }
+        let drop = match (&s.drop, &s.ctf_drop) {
+            (Some(_), Some(_)) => {
+                errors.push(ConfigError::new(
+                    file,
+                    &key("ctf_drop"),
+                    "is the older name of drop (with reader = \"ctf\"): give only one of them",
+                ));
+                None
+            }
+            (Some(drop), None) => {
+                check_drop(file, &key("drop"), drop, &mut errors);
+                Some(drop.clone())
+            }
+            (None, Some(ctf_drop)) => {
+                let drop = DropConfig::from(ctf_drop.clone());
+                check_drop(file, &key("ctf_drop"), &drop, &mut errors);
+                Some(drop)
+            }
+            (None, None) => None,
+        };
         if let (Some(agency), Some(transport)) = (agency, transport) {
             let source = Source {
                 id: s.id.clone(),
@@ -423,7 +466,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 system: s.system.clone(),
                 format: s.format.clone(),
                 transport,
-                ctf_drop: s.ctf_drop.clone(),
+                drop,
             };
             if sources.insert(s.id.clone(), source).is_some() {
                 errors.push(ConfigError::new(
@@ -497,14 +540,20 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
     }
 
     let handoffs = handoff_settings(file, &c.handoffs, &agencies, &mut errors);
+    let operator_key_sha256 =
+        operator_key(file, c.api.operator_api_key.as_deref(), &key_hashes, &mut errors);
 
     if !errors.is_empty() {
         return Err(errors);
     }
     Ok(Validated {
         store: c.store,
-        api: c.api,
+        api: ApiConfig {
+            operator_api_key: None,
+            ..c.api
+        },
         log: c.log,
+        telemetry: c.telemetry,
         delivery: c.delivery,
         retention: c.retention,
         agencies,
@@ -512,7 +561,83 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         routes,
         agreements,
         handoffs,
+        normalisers,
+        operator_key_sha256,
     })
+}
+
+/// `api.operator_api_key`, hashed like a source's key: long enough, and no source's key (a key
+/// must say who is calling).
+fn operator_key(
+    file: &Path,
+    key: Option<&str>,
+    source_keys: &BTreeSet<[u8; 32]>,
+    errors: &mut Vec<ConfigError>,
+) -> Option<[u8; 32]> {
+    let key = key?;
+    if key.len() < 16 {
+        errors.push(ConfigError::new(
+            file,
+            "api.operator_api_key",
+            "must be at least 16 characters",
+        ));
+    }
+    let hash: [u8; 32] = Sha256::digest(key.as_bytes()).into();
+    if source_keys.contains(&hash) {
+        errors.push(ConfigError::new(
+            file,
+            "api.operator_api_key",
+            "the same key is a source's api_key",
+        ));
+    }
+    Some(hash)
+}
+
+/// The static formats and every configured mapping, each mapping checked against the contracts
+/// (`mappings[<id>].<key>: reason`).
+fn normalisers(
+    file: &Path,
+    mappings: &[throughline_adapter_mapping::MappingConfig],
+    errors: &mut Vec<ConfigError>,
+) -> Normalisers {
+    let mut normalisers = Normalisers::with_static_formats();
+    let mut ids = BTreeSet::new();
+    for (i, m) in mappings.iter().enumerate() {
+        if !ids.insert(m.id.as_str()) {
+            errors.push(ConfigError::new(
+                file,
+                &format!("mappings[{i}].id"),
+                "duplicate mapping id",
+            ));
+            continue;
+        }
+        match throughline_adapter_mapping::Mapping::build(m.clone()) {
+            Ok(mapping) => normalisers.register_mapping(mapping),
+            Err(e) => errors.extend(
+                e.problems()
+                    .iter()
+                    .map(|p| ConfigError::new(file, &p.key, p.reason.clone())),
+            ),
+        }
+    }
+    normalisers
+}
+
+/// Why a source's format is not one the hub has.
+fn unknown_format(
+    format: &str,
+    mappings: &[throughline_adapter_mapping::MappingConfig],
+    normalisers: &Normalisers,
+) -> String {
+    if let Some(id) = format.strip_prefix(throughline_adapter_mapping::FORMAT_PREFIX) {
+        if mappings.iter().any(|m| m.id == id) {
+            // Its own errors are reported under mappings[<id>].
+            return "its mapping has errors (see mappings)".to_owned();
+        }
+        return "no [[mappings]] table has this id".to_owned();
+    }
+    let formats: Vec<&str> = normalisers.formats().collect();
+    format!("unknown format; expected one of: {}", formats.join(", "))
 }
 
 /// The config key a MESH configuration error is about, under `prefix`.
@@ -525,7 +650,7 @@ fn mesh_key(prefix: &str, e: &throughline_adapter_mesh::MeshConfigError) -> Stri
 
 /// A drop folder must already exist: the hub makes its four subfolders, never the folder itself,
 /// so a mistyped path is an error here rather than a new empty folder nobody writes into.
-fn check_ctf_drop(file: &Path, key: &str, drop: &CtfDropConfig, errors: &mut Vec<ConfigError>) {
+fn check_drop(file: &Path, key: &str, drop: &DropConfig, errors: &mut Vec<ConfigError>) {
     let folder = &drop.folder;
     match std::fs::metadata(folder) {
         Ok(m) if m.is_dir() => {}
@@ -626,5 +751,32 @@ fn handoff_settings(
                 after: s.after,
             })
             .collect(),
+    }
+}
+
+/// `[telemetry]`: an endpoint the exporter can post to, and a ratio that is one.
+fn telemetry_checks(file: &Path, t: &TelemetryConfig, errors: &mut Vec<ConfigError>) {
+    if let Some(endpoint) = &t.otlp_endpoint
+        && !(endpoint.starts_with("http://") || endpoint.starts_with("https://"))
+    {
+        errors.push(ConfigError::new(
+            file,
+            "telemetry.otlp_endpoint",
+            "must be an http:// or https:// URL (OTLP over HTTP)",
+        ));
+    }
+    if !(0.0..=1.0).contains(&t.sampling_ratio) {
+        errors.push(ConfigError::new(
+            file,
+            "telemetry.sampling_ratio",
+            "must be between 0.0 and 1.0",
+        ));
+    }
+    if t.service_name.trim().is_empty() {
+        errors.push(ConfigError::new(
+            file,
+            "telemetry.service_name",
+            "must not be empty",
+        ));
     }
 }

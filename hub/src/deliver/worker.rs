@@ -8,9 +8,13 @@ use throughline_contracts::AgencyId;
 use throughline_contracts::adapter::{DeliveryOutcome, Sink};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
+use tracing::field::Empty;
 use uuid::Uuid;
 
+use crate::metrics::{self, Metrics};
 use crate::store::{self, Store, StoreError, audit::AuditEntry, deliveries::Delivery};
+use crate::telemetry::{self, TARGET};
 
 use super::Settings;
 
@@ -24,7 +28,11 @@ const RECORD_WITHIN: Duration = Duration::from_millis(50);
 
 pub(super) struct Worker {
     pub agency: AgencyId,
+    /// The sink's adapter (`webhook`, `amqp`...), for spans.
+    pub adapter: &'static str,
     pub sink: Arc<dyn Sink>,
+    /// Attempts counted and timed per agency, for `/metrics`.
+    pub metrics: Arc<Metrics>,
     pub store: Store,
     pub notify: Arc<Notify>,
     pub settings: Settings,
@@ -40,6 +48,10 @@ impl Worker {
             let wait = match self.hold().await {
                 // Another instance delivers this queue: look again within a poll interval.
                 Ok(false) => Some(self.settings.poll_interval),
+                // An operator paused this agency: its queue waits, looked at again each poll.
+                Ok(true) if self.paused().await.unwrap_or(false) => {
+                    Some(self.settings.poll_interval)
+                }
                 Ok(true) => self.pass().await.unwrap_or_else(|e| {
                     tracing::error!(agency = %self.agency, error = %e, "delivery pass failed; will retry");
                     Some(self.settings.poll_interval)
@@ -68,6 +80,13 @@ impl Worker {
             let _ = store::leases::release(&mut conn, self.agency.as_str(), &self.holder).await;
         }
         tracing::info!(agency = %self.agency, "delivery worker stopped");
+    }
+
+    /// Whether an operator paused deliveries to this agency (read once per pass, not per
+    /// delivery: a pause takes effect after the batch in hand).
+    async fn paused(&self) -> Result<bool, StoreError> {
+        let mut conn = self.store.pool().acquire().await?;
+        store::agencies::is_paused(&mut conn, self.agency.as_str()).await
     }
 
     /// Takes or renews this process's lease on the agency's queue.
@@ -188,8 +207,17 @@ impl Worker {
             attempted = true;
             in_flight_children.insert(d.child_id);
             let sink = &self.sink;
+            let span = self.attempt_span(&d);
+            let traceparent = telemetry::traceparent(&span);
+            let (metrics, agency) = (&self.metrics, &self.agency);
             in_flight.push(async move {
-                let outcome = sink.deliver(&d.notification).await;
+                let started = Instant::now();
+                let outcome = sink
+                    .deliver_traced(&d.notification, traceparent.as_deref())
+                    .instrument(span.clone())
+                    .await;
+                metrics.attempt(agency, &outcome, started.elapsed());
+                record_attempt(&span, &outcome);
                 (d, outcome)
             });
         }
@@ -207,6 +235,30 @@ impl Worker {
             return Ok(Some(Duration::ZERO));
         }
         Ok(next_due)
+    }
+
+    /// The span of one attempt: a child of the input's `ingest` span through the trace context
+    /// stored with the delivery, so every attempt, however much later, is in the input's trace.
+    fn attempt_span(&self, d: &Delivery) -> tracing::Span {
+        let span = tracing::info_span!(
+            target: TARGET,
+            "deliver",
+            agency = %self.agency,
+            adapter = self.adapter,
+            delivery_id = %d.id,
+            event_id = %d.event_id,
+            child_id = %d.child_id,
+            kind = d.notification.kind.as_str(),
+            attempt = d.attempts + 1,
+            outcome = Empty,
+            reason = Empty,
+            otel.kind = "client",
+            otel.status_code = Empty,
+        );
+        if let Some(parent) = &d.traceparent {
+            telemetry::set_parent(&span, parent);
+        }
+        span
     }
 
     /// Records a run of attempts' outcomes in one transaction (group commit: one fsync for many
@@ -324,5 +376,20 @@ impl Worker {
         .await?;
         tracing::error!(agency = %self.agency, delivery_id = %d.id, attempts, reason = %reason, "delivery dead-lettered");
         Ok(())
+    }
+}
+
+/// What the sink answered, on the attempt's span. A failure's reason is the sink's own summary
+/// (a status line, a kind of failure), which sinks keep free of child data.
+fn record_attempt(span: &tracing::Span, outcome: &DeliveryOutcome) {
+    if span.is_disabled() {
+        return;
+    }
+    span.record("outcome", metrics::attempt_outcome(outcome));
+    if let DeliveryOutcome::Retryable { reason, .. } | DeliveryOutcome::Permanent { reason } =
+        outcome
+    {
+        span.record("reason", reason.as_str());
+        span.record("otel.status_code", "error");
     }
 }

@@ -1,9 +1,11 @@
-//! A source's CTF drop folder (`sources.ctf_drop`): a school's MIS, or a job that downloads from
-//! School to School, writes Common Transfer Files into `<folder>/incoming/`, and the hub imports
-//! each one as that source. See `docs/adapters/ctf.md`, "Drop folder".
+//! A source's drop folder (`sources.drop`, or the older `sources.ctf_drop`): an agency's system,
+//! or a job that downloads its files, writes files into `<folder>/incoming/`, and the hub imports
+//! each one as that source with the folder's reader: a Common Transfer File pupil by pupil, a CIN
+//! census child by child, or one input in the source's own format. See
+//! `docs/adapters/import.md`, "Drop folders".
 //!
 //! ```text
-//! <folder>/incoming/    written by the school; `.part`, `.tmp` and `.hidden` names are not touched
+//! <folder>/incoming/    written by the agency; `.part`, `.tmp` and `.hidden` names are not touched
 //! <folder>/processing/  claimed, being imported (or interrupted: imported again at start-up)
 //! <folder>/done/        imported, each with `<name>.report.json` (the import report)
 //! <folder>/failed/      refused or unreadable, each with `<name>.error.json` (why, and what was done)
@@ -14,14 +16,15 @@
 //! moved is no longer there, and is skipped. Writers write `name.part` (or `name.tmp`, or a name
 //! starting with `.`) and rename it when it is complete, so a half-written file is never claimed.
 //!
-//! Why a crash loses nothing: a file leaves `processing/` only once every pupil in it is
+//! Why a crash loses nothing: a file leaves `processing/` only once every record in it is
 //! committed or quarantined (to `done/`), or once the file is refused (to `failed/`). A file still
-//! in `processing/` at start-up was interrupted, and is imported again; the pupils it had
-//! committed are duplicates, because [`import_ctf`] is idempotent by file digest and pupil index.
-//! A store failure leaves the file in `processing/` too, and it is tried again at the next poll.
+//! in `processing/` at start-up was interrupted, and is imported again; the records it had
+//! committed are duplicates, because every import is idempotent by file digest (and record
+//! index). A store failure leaves the file in `processing/` too, and it is tried again at the
+//! next poll.
 //!
-//! Why the file is read with `std::fs` inside the async task: [`import_ctf`] reads a `BufRead`.
-//! Each read of a local file is short, but a whole import holds one runtime worker while it runs
+//! Why the file is read with `std::fs` inside the async task: the readers read a `BufRead`. Each
+//! read of a local file is short, but a whole import holds one runtime worker while it runs
 //! (about a minute for 50,000 pupils on 2 cores); the other workers carry on serving the API and
 //! delivering. Running the import on its own thread is the next step if that ever matters.
 
@@ -36,7 +39,9 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use super::{FileDigest, ImportError, ImportReport, import_ctf};
+use super::single::read_input;
+use super::{FileDigest, ImportReport, InputReport, import_cin, import_ctf, import_input};
+use crate::config::DropReader;
 use crate::pipeline::Pipeline;
 
 /// The four subfolders of a drop folder.
@@ -59,23 +64,32 @@ pub struct DropFolder {
     failed: PathBuf,
 }
 
-/// What `<name>.error.json` holds: the error, and what was done before it. Never pupil data.
+/// What `<name>.error.json` holds: the error, and what was done before it. Never child data.
 #[derive(Debug, Serialize)]
 struct FailedFile<'a> {
     source_id: &'a str,
     error: &'a str,
-    /// The pupils committed or quarantined before the error, when any were read.
+    /// The records committed or quarantined before the error, when any were read.
     report: Option<&'a ImportReport>,
+}
+
+/// What `<name>.report.json` holds: the import report of a file of many records, or what became
+/// of a file imported as one input.
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum DoneReport {
+    Records(ImportReport),
+    Input(InputReport),
 }
 
 /// What became of one claimed file.
 enum Outcome {
-    Done(ImportReport),
+    Done(DoneReport),
     Failed {
         error: String,
         report: Option<ImportReport>,
     },
-    /// The store could not take a pupil: the file stays in `processing/`.
+    /// The store could not take a record: the file stays in `processing/`.
     Retry(String),
     /// The file was no longer there.
     Gone,
@@ -137,7 +151,7 @@ impl DropFolder {
 
     /// Writes the report, then moves the file beside it: a crash in between leaves the file in
     /// `processing/`, imported again (as duplicates) at start-up.
-    fn move_done(&self, from: &Path, name: &OsStr, report: &ImportReport) -> io::Result<PathBuf> {
+    fn move_done(&self, from: &Path, name: &OsStr, report: &DoneReport) -> io::Result<PathBuf> {
         let name = free_name(&self.done, name, REPORT_SUFFIX);
         let report_path = self.done.join(with_suffix(&name, REPORT_SUFFIX));
         write_json(&report_path, report)?;
@@ -164,38 +178,53 @@ impl DropFolder {
         &self,
         pipeline: &Pipeline,
         source_id: &str,
+        reader: DropReader,
         name: &OsStr,
         cancel: &CancellationToken,
     ) -> Next {
         let path = self.processing.join(name);
         let file = name.to_string_lossy();
+        let reader_name = reader.as_str();
         let outcome = tokio::select! {
             _ = cancel.cancelled() => {
-                // Dropping the import rolls back the transaction in progress; the pupils already
+                // Dropping the import rolls back the transaction in progress; the records already
                 // committed are duplicates when the file is imported again at start-up.
-                tracing::info!(source_id, %file, "CTF drop: stopped mid-import; the file stays in processing/");
+                tracing::info!(source_id, reader = reader_name, %file, "drop folder: stopped mid-import; the file stays in processing/");
                 return Next::Stop;
             }
-            outcome = import_file(pipeline, source_id, &path) => outcome,
+            outcome = import_file(pipeline, source_id, reader, &path) => outcome,
         };
         match outcome {
             Outcome::Done(report) => match self.move_done(&path, name, &report) {
-                Ok(to) => tracing::info!(
-                    source_id,
-                    %file,
-                    to = %to.display(),
-                    pupils = report.pupils,
-                    committed = report.committed,
-                    duplicates = report.duplicates,
-                    quarantined = report.quarantined.len(),
-                    events = report.events,
-                    "CTF drop: file imported"
-                ),
+                Ok(to) => match &report {
+                    DoneReport::Records(report) => tracing::info!(
+                        source_id,
+                        reader = reader_name,
+                        %file,
+                        to = %to.display(),
+                        records = report.records,
+                        committed = report.committed,
+                        duplicates = report.duplicates,
+                        quarantined = report.quarantined.len(),
+                        events = report.events,
+                        "drop folder: file imported"
+                    ),
+                    DoneReport::Input(report) => tracing::info!(
+                        source_id,
+                        reader = reader_name,
+                        %file,
+                        to = %to.display(),
+                        outcome = ?report.outcome,
+                        events = report.event_ids.len(),
+                        "drop folder: file imported"
+                    ),
+                },
                 Err(e) => tracing::error!(
                     source_id,
+                    reader = reader_name,
                     %file,
                     error = %e,
-                    "CTF drop: file imported but not moved to done/; it stays in processing/ and is imported again (as duplicates) at start-up"
+                    "drop folder: file imported but not moved to done/; it stays in processing/ and is imported again (as duplicates) at start-up"
                 ),
             },
             Outcome::Failed { error, report } => {
@@ -207,29 +236,32 @@ impl DropFolder {
                 match self.move_failed(&path, name, &why) {
                     Ok(to) => tracing::warn!(
                         source_id,
+                        reader = reader_name,
                         %file,
                         to = %to.display(),
-                        pupils = report.as_ref().map_or(0, |r| r.pupils),
+                        records = report.as_ref().map_or(0, |r| r.records),
                         committed = report.as_ref().map_or(0, |r| r.committed),
                         quarantined = report.as_ref().map_or(0, |r| r.quarantined.len()),
                         error = %error,
-                        "CTF drop: file failed"
+                        "drop folder: file failed"
                     ),
                     Err(e) => tracing::error!(
                         source_id,
+                        reader = reader_name,
                         %file,
                         error = %error,
                         move_error = %e,
-                        "CTF drop: file failed and could not be moved to failed/; it stays in processing/"
+                        "drop folder: file failed and could not be moved to failed/; it stays in processing/"
                     ),
                 }
             }
             Outcome::Retry(reason) => {
                 tracing::warn!(
                     source_id,
+                    reader = reader_name,
                     %file,
                     reason = %reason,
-                    "CTF drop: the store could not take the file; it stays in processing/ and is tried again"
+                    "drop folder: the store could not take the file; it stays in processing/ and is tried again"
                 );
                 return Next::Pause;
             }
@@ -240,11 +272,13 @@ impl DropFolder {
 }
 
 /// Watches `folder` for `source_id` until `cancel` fires: first the files an earlier run left in
-/// `processing/`, then every `every`, each finished file in `incoming/`, in name order.
+/// `processing/`, then every `every`, each finished file in `incoming/`, in name order. Each file
+/// is imported with `reader`.
 pub async fn run(
     pipeline: Arc<Pipeline>,
     source_id: String,
     folder: DropFolder,
+    reader: DropReader,
     every: Duration,
     cancel: CancellationToken,
 ) {
@@ -255,7 +289,9 @@ pub async fn run(
         if look_in_processing {
             look_in_processing = false;
             for name in listing(&source_id, &folder.processing) {
-                next = folder.process(&pipeline, &source_id, &name, &cancel).await;
+                next = folder
+                    .process(&pipeline, &source_id, reader, &name, &cancel)
+                    .await;
                 if next != Next::Carry {
                     break;
                 }
@@ -270,11 +306,13 @@ pub async fn run(
                     Ok(Some(_)) => {}
                     Ok(None) => continue,
                     Err(e) => {
-                        tracing::warn!(source_id, file = %name.to_string_lossy(), error = %e, "CTF drop: cannot claim the file");
+                        tracing::warn!(source_id, file = %name.to_string_lossy(), error = %e, "drop folder: cannot claim the file");
                         continue;
                     }
                 }
-                next = folder.process(&pipeline, &source_id, &name, &cancel).await;
+                next = folder
+                    .process(&pipeline, &source_id, reader, &name, &cancel)
+                    .await;
                 if next != Next::Carry {
                     break;
                 }
@@ -292,9 +330,14 @@ pub async fn run(
     }
 }
 
-/// Reads the file twice through one handle (its digest, then its pupils): see the module's note
+/// Reads the file twice through one handle (its digest, then its records): see the module's note
 /// on blocking.
-async fn import_file(pipeline: &Pipeline, source_id: &str, path: &Path) -> Outcome {
+async fn import_file(
+    pipeline: &Pipeline,
+    source_id: &str,
+    reader: DropReader,
+    path: &Path,
+) -> Outcome {
     let mut file = match File::open(path) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Outcome::Gone,
@@ -314,9 +357,33 @@ async fn import_file(pipeline: &Pipeline, source_id: &str, path: &Path) -> Outco
             };
         }
     };
-    match import_ctf(pipeline, source_id, digest, BufReader::new(file), |_| {}).await {
+    let input = BufReader::new(file);
+    let imported = match reader {
+        DropReader::Ctf => import_ctf(pipeline, source_id, digest, input, |_| {})
+            .await
+            .map(DoneReport::Records),
+        DropReader::CinCensus => import_cin(pipeline, source_id, digest, input, |_| {})
+            .await
+            .map(DoneReport::Records),
+        DropReader::SourceFormat => {
+            let limit = pipeline.config().api.body_limit_bytes;
+            let body = match read_input(input, limit) {
+                Ok(body) => body,
+                Err(e) => {
+                    return Outcome::Failed {
+                        error: format!("the file could not be read: {e}"),
+                        report: None,
+                    };
+                }
+            };
+            import_input(pipeline, source_id, digest, body)
+                .await
+                .map(DoneReport::Input)
+        }
+    };
+    match imported {
         Ok(report) => Outcome::Done(report),
-        Err(e @ ImportError::Unavailable { .. }) => Outcome::Retry(e.full_message()),
+        Err(e) if e.is_unavailable() => Outcome::Retry(e.full_message()),
         Err(e) => Outcome::Failed {
             report: e.partial_report().cloned(),
             error: e.full_message(),
@@ -330,7 +397,7 @@ fn listing(source_id: &str, dir: &Path) -> Vec<OsString> {
     let entries = match fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) => {
-            tracing::warn!(source_id, folder = %dir.display(), error = %e, "CTF drop: cannot list the folder");
+            tracing::warn!(source_id, folder = %dir.display(), error = %e, "drop folder: cannot list the folder");
             return Vec::new();
         }
     };
@@ -455,7 +522,7 @@ mod tests {
     }
 
     #[test]
-    fn a_drop_folder_that_does_not_exist_is_a_configuration_error() {
+    fn a_drop_folder_that_does_not_exist_is_a_configuration_error_under_either_name() {
         let root = tempfile::tempdir().unwrap();
         let missing = root.path().join("no-such-folder");
         let a_file = root.path().join("a-file");
@@ -479,7 +546,7 @@ ctf_drop = {{ folder = "{}" }}
 id = "oakfield-ctf-2"
 agency = "oakfield-primary"
 api_key = "${{file:{}}}"
-ctf_drop = {{ folder = "{}", poll_interval_ms = 0 }}
+drop = {{ folder = "{}", poll_interval_ms = 0, reader = "cin-census" }}
 "#,
             key_0.display(),
             missing.display(),
@@ -497,12 +564,12 @@ ctf_drop = {{ folder = "{}", poll_interval_ms = 0 }}
             "{errors}"
         );
         assert!(
-            errors.contains("hub.toml: sources[1].ctf_drop.folder: ")
+            errors.contains("hub.toml: sources[1].drop.folder: ")
                 && errors.contains("must be a directory, found a file"),
             "{errors}"
         );
         assert!(
-            errors.contains("hub.toml: sources[1].ctf_drop.poll_interval_ms: must be at least 1"),
+            errors.contains("hub.toml: sources[1].drop.poll_interval_ms: must be at least 1"),
             "{errors}"
         );
 
@@ -517,8 +584,65 @@ ctf_drop = {{ folder = "{}", poll_interval_ms = 0 }}
             )
             .replace("poll_interval_ms = 0", "poll_interval_ms = 100");
         let valid = crate::config::load_str(Path::new("hub.toml"), &config).unwrap();
-        let drop = valid.sources["oakfield-ctf"].ctf_drop.as_ref().unwrap();
+        let drop = valid.sources["oakfield-ctf"].drop.as_ref().unwrap();
         assert_eq!(drop.folder, root.path());
         assert_eq!(drop.poll_interval_ms, 2_000, "the default");
+        assert_eq!(drop.reader, DropReader::Ctf, "ctf_drop reads CTFs");
+        let drop = valid.sources["oakfield-ctf-2"].drop.as_ref().unwrap();
+        assert_eq!(drop.reader, DropReader::CinCensus);
+    }
+
+    #[test]
+    fn a_drop_reads_the_source_format_unless_told_and_takes_one_name_only() {
+        let root = tempfile::tempdir().unwrap();
+        let key = root.path().join("key");
+        fs::write(&key, b"a-key-that-is-long-enough").unwrap();
+        let config = |drops: &str| {
+            format!(
+                r#"
+[[agencies]]
+id = "northshire-csc"
+role = "social_care"
+
+[[sources]]
+id = "northshire-extract"
+agency = "northshire-csc"
+format = "social-care-csv"
+api_key = "${{file:{}}}"
+{drops}
+"#,
+                key.display()
+            )
+        };
+        let folder = root.path().display();
+        let valid = crate::config::load_str(
+            Path::new("hub.toml"),
+            &config(&format!(r#"drop = {{ folder = "{folder}" }}"#)),
+        )
+        .unwrap();
+        let drop = valid.sources["northshire-extract"].drop.as_ref().unwrap();
+        assert_eq!(drop.reader, DropReader::SourceFormat);
+
+        let errors = crate::config::load_str(
+            Path::new("hub.toml"),
+            &config(&format!(
+                "drop = {{ folder = \"{folder}\" }}\nctf_drop = {{ folder = \"{folder}\" }}"
+            )),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            errors.contains("hub.toml: sources[0].ctf_drop: is the older name of drop"),
+            "{errors}"
+        );
+        let errors = crate::config::load_str(
+            Path::new("hub.toml"),
+            &config(&format!(
+                r#"drop = {{ folder = "{folder}", reader = "sen2" }}"#
+            )),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(errors.contains("sources"), "{errors}");
     }
 }

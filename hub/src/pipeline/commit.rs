@@ -10,12 +10,13 @@ use std::collections::{BTreeSet, HashMap};
 use sqlx::AnyConnection;
 use throughline_contracts::AgencyId;
 use throughline_contracts::event::Event;
+use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::config::Validated;
 use crate::handoff;
-use crate::store::{self, Store, StoreError, audit::AuditEntry};
-use throughline_contracts::notification::Notification;
+use crate::store::{self, Store, StoreError, audit::AuditEntry, deliveries::NewDelivery};
+use crate::telemetry::TARGET;
 
 use super::{Stop, identity, involvement, route};
 
@@ -41,7 +42,7 @@ pub(super) struct Events {
 #[derive(Default)]
 pub(super) struct Writes {
     audit: Vec<AuditEntry>,
-    deliveries: Vec<Notification>,
+    deliveries: Vec<NewDelivery>,
     inputs: Vec<(String, String, Vec<Uuid>)>,
     /// Message ids known to be committed: read up front for a group, and added as inputs are
     /// written, so a redelivery inside the same group is still answered as a duplicate.
@@ -98,10 +99,20 @@ pub(super) async fn commit(
     source_id: &str,
     message_id: Option<&str>,
     events: &Events,
+    traceparent: Option<&str>,
 ) -> Result<Committed, Stop> {
     let mut tx = store.begin().await?;
     let mut writes = Writes::default();
-    let committed = commit_input(&mut tx, config, source_id, message_id, events, &mut writes).await;
+    let committed = commit_input(
+        &mut tx,
+        config,
+        source_id,
+        message_id,
+        events,
+        traceparent,
+        &mut writes,
+    )
+    .await;
     match committed {
         Ok(c) => {
             writes.flush(&mut tx).await?;
@@ -116,13 +127,15 @@ pub(super) async fn commit(
 }
 
 /// Writes one input inside a transaction the caller owns, so several inputs can share one
-/// commit (group commit). The caller rolls back on any error.
+/// commit (group commit). The caller rolls back on any error. Each delivery keeps
+/// `traceparent`, the input's trace context, so its attempts join the input's trace.
 pub(super) async fn commit_input(
     tx: &mut AnyConnection,
     config: &Validated,
     source_id: &str,
     message_id: Option<&str>,
     events: &Events,
+    traceparent: Option<&str>,
     writes: &mut Writes,
 ) -> Result<Committed, Stop> {
     if let Some(mid) = message_id
@@ -147,11 +160,21 @@ pub(super) async fn commit_input(
             duplicates += 1;
             continue;
         }
-        let (child, identifiers) = match identity::resolve(tx, event).await? {
+        // Spans name the event and, once resolved, the hub's own (pseudonymous) child id: never
+        // an identifier or demographic from the event.
+        let span = tracing::info_span!(target: TARGET, "identity", event_id = %event.id, kind = event.kind().as_str(), child_id = tracing::field::Empty, outcome = tracing::field::Empty);
+        let resolved = identity::resolve(tx, event).instrument(span.clone()).await?;
+        let (child, identifiers) = match resolved {
             identity::Resolution::Child(c, ids) => (c, ids),
-            identity::Resolution::Conflict(detail) => return Err(Stop::Conflict(detail)),
+            identity::Resolution::Conflict(detail) => {
+                span.record("outcome", "conflict");
+                return Err(Stop::Conflict(detail));
+            }
         };
-        involvement::update(tx, child, event).await?;
+        span.record("child_id", tracing::field::display(child));
+        involvement::update(tx, child, event)
+            .instrument(tracing::info_span!(target: TARGET, "involvement", event_id = %event.id, child_id = %child))
+            .await?;
         let cx = handoff::track::Context {
             config,
             child,
@@ -159,7 +182,9 @@ pub(super) async fn commit_input(
             event,
             audit: Default::default(),
         };
-        let tracked = handoff::track::track(tx, &cx).await;
+        let tracked = handoff::track::track(tx, &cx)
+            .instrument(tracing::info_span!(target: TARGET, "handoff", event_id = %event.id))
+            .await;
         writes.audit.append(
             &mut cx
                 .audit
@@ -173,12 +198,19 @@ pub(super) async fn commit_input(
                 return Err(Stop::Reject(super::step::HANDOFF, vec![problem]));
             }
         }
+        let route_span = tracing::info_span!(target: TARGET, "route", event_id = %event.id, recipients = tracing::field::Empty);
         let notifications =
-            route::route(tx, config, child, &identifiers, event, &mut writes.audit).await?;
+            route::route(tx, config, child, &identifiers, event, &mut writes.audit)
+                .instrument(route_span.clone())
+                .await?;
+        route_span.record("recipients", notifications.len());
         store::events::insert(tx, event, source_id, child).await?;
         for n in notifications {
             wake.insert(n.recipient.clone());
-            writes.deliveries.push(n);
+            writes.deliveries.push(NewDelivery {
+                notification: n,
+                traceparent: traceparent.map(str::to_owned),
+            });
         }
     }
     if let Some(mid) = message_id {
@@ -191,7 +223,9 @@ pub(super) async fn commit_input(
     }
     Ok(Committed {
         event_ids,
-        duplicate: duplicates == events.len(),
+        // An input whose every record was filtered (a mapping's `only_if`) has no events: it is
+        // accepted, not a duplicate, the first time; its message id is still recorded above.
+        duplicate: !events.is_empty() && duplicates == events.len(),
         wake,
     })
 }

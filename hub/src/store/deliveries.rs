@@ -29,10 +29,20 @@ pub struct Delivery {
     pub next_attempt_at: chrono::DateTime<chrono::Utc>,
     pub last_error: Option<String>,
     pub notification: Notification,
+    /// The W3C `traceparent` of the input it came from: each attempt is a span of that trace.
+    pub traceparent: Option<String>,
+}
+
+/// A delivery to write: its notification, and the W3C `traceparent` of the input it came from
+/// (`None` when the hub exports no traces).
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    pub notification: Notification,
+    pub traceparent: Option<String>,
 }
 
 /// A delivery summary for operators: no notification body (it holds child data).
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct DeliverySummary {
     pub id: String,
     pub event_id: String,
@@ -68,32 +78,34 @@ pub async fn insert(conn: &mut AnyConnection, n: &Notification) -> Result<()> {
 /// Inserts several deliveries, a few hundred rows per statement, in the order given: within
 /// one statement both SQLite and PostgreSQL assign `seq` in the order of the VALUES list, which
 /// keeps each child's notifications in order.
-pub async fn insert_many(conn: &mut AnyConnection, ns: &[Notification]) -> Result<()> {
+pub async fn insert_many(conn: &mut AnyConnection, ns: &[NewDelivery]) -> Result<()> {
     const ROWS_PER_STATEMENT: usize = 256;
     let now = to_ms(chrono::Utc::now());
     for chunk in ns.chunks(ROWS_PER_STATEMENT) {
         let mut sql = String::from(
             "INSERT INTO deliveries (id, event_id, agency, child_id, idempotency_key, sharing_agreement,
-                                     notification, status, attempts, next_attempt_at, created_at, updated_at) VALUES ",
+                                     notification, traceparent, status, attempts, next_attempt_at, created_at, updated_at) VALUES ",
         );
         for i in 0..chunk.len() {
-            let b = i * 7;
+            let b = i * 8;
             if i > 0 {
                 sql.push_str(", ");
             }
             sql.push_str(&format!(
-                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, $1, $1, $1)",
+                "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, 'pending', 0, $1, $1, $1)",
                 b + 2,
                 b + 3,
                 b + 4,
                 b + 5,
                 b + 6,
                 b + 7,
-                b + 8
+                b + 8,
+                b + 9
             ));
         }
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(now);
-        for n in chunk {
+        for d in chunk {
+            let n = &d.notification;
             let body = serde_json::to_string(n).map_err(|e| StoreError::Corrupt(e.to_string()))?;
             q = q
                 .bind(n.notification_id.to_string())
@@ -102,7 +114,8 @@ pub async fn insert_many(conn: &mut AnyConnection, ns: &[Notification]) -> Resul
                 .bind(n.child_id.to_string())
                 .bind(n.idempotency_key.clone())
                 .bind(n.sharing_agreement.clone())
-                .bind(body);
+                .bind(body)
+                .bind(d.traceparent.clone());
         }
         q.execute(&mut *conn).await?;
     }
@@ -129,11 +142,12 @@ fn row_to_delivery(r: &sqlx::any::AnyRow) -> Result<Delivery> {
         last_error: r.try_get("last_error")?,
         notification: serde_json::from_str(&body)
             .map_err(|e| StoreError::Corrupt(format!("deliveries.notification: {e}")))?,
+        traceparent: r.try_get("traceparent")?,
     })
 }
 
 const COLUMNS: &str = "seq, id, event_id, agency, child_id, idempotency_key, status, attempts,
-                       next_attempt_at, last_error, notification";
+                       next_attempt_at, last_error, notification, traceparent";
 
 /// The oldest pending deliveries of one agency, in queue order, whether due yet or not (the
 /// worker needs the not-yet-due ones to keep each child's notifications in order).
@@ -322,6 +336,20 @@ pub async fn count_by_status(conn: &mut AnyConnection) -> Result<Vec<(String, i6
         .collect()
 }
 
+/// Deliveries in the store by agency and status, for `/metrics`.
+pub async fn count_by_agency_and_status(
+    conn: &mut AnyConnection,
+) -> Result<Vec<(String, String, i64)>> {
+    let rows = sqlx::query(
+        "SELECT agency, status, COUNT(*) AS n FROM deliveries GROUP BY agency, status ORDER BY agency, status",
+    )
+    .fetch_all(&mut *conn)
+    .await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("agency")?, r.try_get("status")?, r.try_get("n")?)))
+        .collect()
+}
+
 /// The notifications made for one event, in queue order (for `throughline test`, which checks
 /// what each recipient would be sent).
 pub async fn notifications_for_event(
@@ -336,5 +364,127 @@ pub async fn notifications_for_event(
     .await?;
     rows.iter()
         .map(|r| row_to_delivery(r).map(|d| d.notification))
+        .collect()
+}
+
+/// A dead letter the operator set aside: kept, never sent, never pruned.
+pub const DISCARDED: &str = "discarded";
+
+/// Dead letters, newest first (the `deliveries_dead` index: no scan of the live queues).
+pub const DEAD_LETTERS_SQL: &str =
+    "SELECT id, event_id, agency, status, attempts, last_error, created_at, delivered_at
+     FROM deliveries WHERE status = 'dead' ORDER BY seq DESC LIMIT $1";
+
+/// Dead letters, newest first.
+pub async fn dead_letters(conn: &mut AnyConnection, limit: i64) -> Result<Vec<DeliverySummary>> {
+    let rows = sqlx::query(DEAD_LETTERS_SQL)
+        .bind(limit)
+        .fetch_all(&mut *conn)
+        .await?;
+    rows.iter().map(summary).collect()
+}
+
+/// One delivery's summary and its notification as stored (JSON, holding child data: the caller
+/// decides who may see it).
+pub async fn detail(
+    conn: &mut AnyConnection,
+    id: Uuid,
+) -> Result<Option<(DeliverySummary, String)>> {
+    let row = sqlx::query(
+        "SELECT id, event_id, agency, status, attempts, last_error, created_at, delivered_at, notification
+         FROM deliveries WHERE id = $1",
+    )
+    .bind(id.to_string())
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.map(|r| Ok((summary(&r)?, r.try_get("notification")?)))
+        .transpose()
+}
+
+/// Puts one dead delivery back in its queue, due now, keeping its idempotency key. Returns its
+/// agency, or `None` if it is not (or no longer) dead.
+pub async fn retry_one(conn: &mut AnyConnection, id: Uuid) -> Result<Option<String>> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'pending', attempts = 0, next_attempt_at = $1, updated_at = $1
+         WHERE id = $2 AND status = 'dead'",
+    )
+    .bind(to_ms(chrono::Utc::now()))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Ok(None);
+    }
+    let row = sqlx::query("SELECT agency FROM deliveries WHERE id = $1")
+        .bind(id.to_string())
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(Some(row.try_get("agency")?))
+}
+
+/// Sets one dead delivery aside for good; `false` if it is not (or no longer) dead.
+pub async fn discard_dead(conn: &mut AnyConnection, id: Uuid) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE deliveries SET status = 'discarded', updated_at = $1 WHERE id = $2 AND status = 'dead'",
+    )
+    .bind(to_ms(chrono::Utc::now()))
+    .bind(id.to_string())
+    .execute(&mut *conn)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// What `GET /v1/deliveries` asks for: optional filters and the page's place.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery<'a> {
+    pub status: Option<&'a str>,
+    pub agency: Option<&'a str>,
+    /// Only deliveries queued before this one (its `seq`): the previous page's cursor.
+    pub before_seq: Option<i64>,
+    pub limit: i64,
+}
+
+/// One page of deliveries for operators, newest first, each with its `seq` (the next page's
+/// cursor is the last one's). Keyset paging, so a page deep in a large store costs the same as
+/// the first, and rows queued meanwhile do not shift the pages.
+pub async fn page(conn: &mut AnyConnection, q: &PageQuery<'_>) -> Result<Vec<(i64, DeliverySummary)>> {
+    let mut conditions = Vec::new();
+    let mut n = 0;
+    let mut next = || {
+        n += 1;
+        format!("${n}")
+    };
+    if q.status.is_some() {
+        conditions.push(format!("status = {}", next()));
+    }
+    if q.agency.is_some() {
+        conditions.push(format!("agency = {}", next()));
+    }
+    if q.before_seq.is_some() {
+        conditions.push(format!("seq < {}", next()));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT seq, id, event_id, agency, status, attempts, last_error, created_at, delivered_at
+         FROM deliveries {filter} ORDER BY seq DESC LIMIT {}",
+        next()
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if let Some(s) = q.status {
+        query = query.bind(s.to_owned());
+    }
+    if let Some(a) = q.agency {
+        query = query.bind(a.to_owned());
+    }
+    if let Some(seq) = q.before_seq {
+        query = query.bind(seq);
+    }
+    let rows = query.bind(q.limit).fetch_all(&mut *conn).await?;
+    rows.iter()
+        .map(|r| Ok((r.try_get("seq")?, summary(r)?)))
         .collect()
 }

@@ -29,7 +29,7 @@ pub mod state {
     }
 }
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct Handoff {
     pub id: Uuid,
     pub kind: String,

@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use super::{Result, StoreError, from_ms, to_ms};
 
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, schemars::JsonSchema)]
 pub struct QuarantineSummary {
     pub id: String,
     pub received_at: chrono::DateTime<chrono::Utc>,
@@ -166,4 +166,57 @@ pub async fn count(conn: &mut AnyConnection, status: &str) -> Result<i64> {
         .fetch_one(&mut *conn)
         .await?;
     Ok(row.try_get("n")?)
+}
+
+/// What `GET /v1/quarantine` asks for: optional filters and the page's place.
+#[derive(Debug, Clone, Default)]
+pub struct PageQuery<'a> {
+    pub status: Option<&'a str>,
+    pub source_id: Option<&'a str>,
+    /// Only items listed after this one (its `received_at` and id): the previous page's cursor.
+    pub after: Option<(chrono::DateTime<chrono::Utc>, &'a str)>,
+    pub limit: i64,
+}
+
+/// One page of quarantined inputs for operators, newest first (the order of [`list`]). Keyset
+/// paging on (`received_at`, `id`), so inputs quarantined meanwhile do not shift the pages.
+pub async fn page(conn: &mut AnyConnection, q: &PageQuery<'_>) -> Result<Vec<QuarantineSummary>> {
+    let mut conditions = Vec::new();
+    if q.status.is_some() {
+        conditions.push(format!("status = ${}", conditions.len() + 1));
+    }
+    if q.source_id.is_some() {
+        conditions.push(format!("source_id = ${}", conditions.len() + 1));
+    }
+    let mut n = conditions.len();
+    if q.after.is_some() {
+        conditions.push(format!(
+            "(received_at < ${a} OR (received_at = ${a} AND id < ${b}))",
+            a = n + 1,
+            b = n + 2
+        ));
+        n += 2;
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT id, received_at, source_id, step, problems, status FROM quarantine {filter}
+         ORDER BY received_at DESC, id DESC LIMIT ${}",
+        n + 1
+    );
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    if let Some(s) = q.status {
+        query = query.bind(s.to_owned());
+    }
+    if let Some(s) = q.source_id {
+        query = query.bind(s.to_owned());
+    }
+    if let Some((at, id)) = q.after {
+        query = query.bind(to_ms(at)).bind(id.to_owned());
+    }
+    let rows = query.bind(q.limit).fetch_all(&mut *conn).await?;
+    rows.iter().map(summary).collect()
 }

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 /// A span during which the clock is stopped, for example an exemption under the SEND
 /// Regulations. `until: None` means the clock is still stopped, so there is no deadline yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "schemars", derive(schemars::JsonSchema))]
 #[serde(deny_unknown_fields)]
 pub struct Pause {
     /// When the clock stopped.

@@ -1,7 +1,7 @@
 //! The XML layer: turns quick-xml's events into three steps (an element starts, some text, an
-//! element ends) and refuses everything a CTF has no use for and an attacker does.
+//! element ends) and refuses everything a statutory XML file has no use for and an attacker does.
 //!
-//! What is refused, as a file-level error, before anything reaches the mapping:
+//! What is refused, as a document-level error, before anything reaches a mapping:
 //! - a `<!DOCTYPE`, whatever it holds: no DTD means no entity declarations, so neither external
 //!   entities (XXE) nor entity expansion (billion laughs) can happen;
 //! - any entity reference other than the five predefined ones and character references, in text
@@ -11,27 +11,24 @@
 //!   root element, and a file that ends inside an element (a truncated upload).
 //!
 //! The cursor also knows each element's path for messages (`CTFpupilData.Pupil[17].UPN`): the
-//! root is left out, and elements that repeat in a CTF carry their position among same-named
-//! siblings, counted from 0.
+//! root is left out, and elements the caller names as repeating carry their position among
+//! same-named siblings, counted from 0.
 
 use std::io::BufRead;
 
 use quick_xml::XmlVersion;
 use quick_xml::events::Event;
 
-use crate::config::CtfLimits;
-use crate::error::{CtfError, from_xml};
+use crate::XmlLimits;
+use crate::error::{XmlError, from_xml};
 use crate::tap::Tap;
-
-/// Elements that repeat in a CTF, whose paths carry an index.
-const REPEATED: &[&str] = &["Pupil", "SEN", "SENneed", "School"];
 
 /// The longest element name a path repeats; longer names are cut.
 const MAX_NAME_IN_PATH: usize = 64;
 
 /// What the cursor read next.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Step {
+pub enum Step {
     /// An element started; its name is [`Cursor::name`].
     Start,
     /// Text (from a text node, a CDATA section or a resolved reference) in the current element. One element's text may arrive in several steps.
@@ -43,7 +40,7 @@ pub(crate) enum Step {
 }
 
 /// What [`Cursor::read_element`] reports to: a small state machine over one element's contents.
-pub(crate) trait Visit {
+pub trait Visit {
     /// What an element is, as far as the visitor cares.
     type Kind: Copy;
     /// The kind of an element named `name` inside one of kind `parent`.
@@ -59,7 +56,7 @@ pub(crate) trait Visit {
 
 struct Frame {
     name: String,
-    /// Position among same-named siblings, for [`REPEATED`] elements.
+    /// Position among same-named siblings, for the elements the cursor was told repeat.
     index: Option<usize>,
     /// Bytes of the current run of text in this element: text, CDATA and references up to the
     /// next child element. Whitespace between children starts a new run each time.
@@ -68,28 +65,34 @@ struct Frame {
     counts: Vec<(&'static str, usize)>,
 }
 
-pub(crate) struct Cursor<R> {
+/// Reads one XML document from any [`BufRead`], in memory bounded by its [`XmlLimits`].
+pub struct Cursor<R> {
     xml: quick_xml::Reader<Tap<R>>,
     buf: Vec<u8>,
-    limits: CtfLimits,
+    limits: XmlLimits,
+    /// Element names whose paths carry their position among same-named siblings.
+    repeated: &'static [&'static str],
     frames: Vec<Frame>,
     /// The name of the element that last started or ended.
     name: String,
     text: String,
     root_seen: bool,
-    /// The index of the pupil being recorded, for its size error.
-    recording_pupil: Option<usize>,
+    /// The index of the record being copied, for its size error.
+    recording: Option<usize>,
     /// Restart the recording at each event until an element starts, so that the record begins
     /// exactly with that element's start tag (not with comments or whitespace before it).
     rearm_recording: bool,
 }
 
 impl<R: BufRead> Cursor<R> {
-    pub(crate) fn new(input: R, limits: CtfLimits) -> Self {
+    /// A cursor at the start of `input`. Elements named in `repeated` (a pupil, a child, a
+    /// plan...) carry their position among same-named siblings in paths and in
+    /// [`Cursor::index`].
+    pub fn new(input: R, limits: XmlLimits, repeated: &'static [&'static str]) -> Self {
         let mut xml = quick_xml::Reader::from_reader(Tap::new(
             input,
             limits.max_text_bytes,
-            limits.max_pupil_bytes,
+            limits.max_record_bytes,
         ));
         let config = xml.config_mut();
         config.expand_empty_elements = true;
@@ -100,50 +103,51 @@ impl<R: BufRead> Cursor<R> {
             xml,
             buf: Vec::new(),
             limits,
+            repeated,
             frames: Vec::new(),
             name: String::new(),
             text: String::new(),
             root_seen: false,
-            recording_pupil: None,
+            recording: None,
             rearm_recording: false,
         }
     }
 
     /// The name of the element that last started or ended (its local name, without prefix).
-    pub(crate) fn name(&self) -> &str {
+    pub fn name(&self) -> &str {
         &self.name
     }
 
     /// How many elements are open, the root counting as 1.
-    pub(crate) fn depth(&self) -> usize {
+    pub fn depth(&self) -> usize {
         self.frames.len()
     }
 
     /// The position among its same-named siblings of the innermost open element, if it is one
     /// that repeats.
-    pub(crate) fn index(&self) -> Option<usize> {
+    pub fn index(&self) -> Option<usize> {
         self.frames.last().and_then(|f| f.index)
     }
 
-    /// Starts keeping a copy of the bytes of the next element to start (it will be pupil
-    /// `index`, if it is a pupil), from its start tag on.
-    pub(crate) fn record_next_element(&mut self, index: usize) {
-        self.recording_pupil = Some(index);
+    /// Starts keeping a copy of the bytes of the next element to start, from its start tag on.
+    /// `index` names the record in [`XmlError::RecordTooLarge`] if it outgrows the limit.
+    pub fn record_next_element(&mut self, index: usize) {
+        self.recording = Some(index);
         self.rearm_recording = true;
     }
 
     /// Stops keeping a copy and returns it.
-    pub(crate) fn take_recording(&mut self) -> Vec<u8> {
-        self.recording_pupil = None;
+    pub fn take_recording(&mut self) -> Vec<u8> {
+        self.recording = None;
         self.rearm_recording = false;
         self.xml.get_mut().take_record()
     }
 
     /// Reads to the end of the element that just started (the one [`Step::Start`] reported).
-    pub(crate) fn skip_element(&mut self) -> Result<(), CtfError> {
+    pub fn skip_element(&mut self) -> Result<(), XmlError> {
         let depth = self.depth();
         loop {
-            match self.next()? {
+            match self.step()? {
                 Step::End if self.depth() < depth => return Ok(()),
                 Step::Eof => unreachable!("the cursor reports a truncated file as an error"),
                 _ => {}
@@ -155,15 +159,15 @@ impl<R: BufRead> Cursor<R> {
     /// each element inside it is classified by [`Visit::child`], the visitor hears of it as it
     /// starts, and receives the trimmed text of each element whose kind [`Visit::collects`] text
     /// as it ends. Text of other elements is never kept.
-    pub(crate) fn read_element<V: Visit>(
+    pub fn read_element<V: Visit>(
         &mut self,
         top: V::Kind,
         visitor: &mut V,
-    ) -> Result<(), CtfError> {
+    ) -> Result<(), XmlError> {
         let mut kinds = vec![top];
         let mut text = String::new();
         loop {
-            match self.next()? {
+            match self.step()? {
                 Step::Start => {
                     let parent = *kinds.last().expect("the top element is open");
                     let kind = V::child(parent, &self.name);
@@ -183,7 +187,7 @@ impl<R: BufRead> Cursor<R> {
                         // Runs of text between child elements are each within the limit; what
                         // is kept of them together must be too.
                         if text.len() > self.limits.max_text_bytes {
-                            return Err(CtfError::TooLong {
+                            return Err(XmlError::TooLong {
                                 path: path_of(&self.frames),
                                 limit: self.limits.max_text_bytes,
                             });
@@ -207,7 +211,7 @@ impl<R: BufRead> Cursor<R> {
 
     /// Reads the next step. Anything not part of the content (the XML declaration, comments,
     /// processing instructions, whitespace outside the root) is passed over.
-    pub(crate) fn next(&mut self) -> Result<Step, CtfError> {
+    pub fn step(&mut self) -> Result<Step, XmlError> {
         loop {
             self.buf.clear();
             self.xml.get_mut().start_event();
@@ -224,15 +228,15 @@ impl<R: BufRead> Cursor<R> {
                 _ => false,
             };
             if over_budget || tap.event_over_budget() {
-                return Err(CtfError::TooLong {
+                return Err(XmlError::TooLong {
                     path: path_of(&self.frames),
                     limit: self.limits.max_text_bytes,
                 });
             }
             if tap.record_overflowed() {
-                return Err(CtfError::PupilTooLarge {
-                    index: self.recording_pupil.unwrap_or_default(),
-                    limit: self.limits.max_pupil_bytes,
+                return Err(XmlError::RecordTooLarge {
+                    index: self.recording.unwrap_or_default(),
+                    limit: self.limits.max_record_bytes,
                 });
             }
             let event = match event {
@@ -247,7 +251,7 @@ impl<R: BufRead> Cursor<R> {
                 Event::Decl(decl) => match decl.encoding() {
                     None => {}
                     Some(Ok(encoding)) if encoding.eq_ignore_ascii_case("utf-8") => {}
-                    Some(Ok(_)) => return Err(CtfError::Encoding),
+                    Some(Ok(_)) => return Err(XmlError::Encoding),
                     Some(Err(_)) => {
                         return Err(malformed(
                             &self.frames,
@@ -256,7 +260,7 @@ impl<R: BufRead> Cursor<R> {
                         ));
                     }
                 },
-                Event::DocType(_) => return Err(CtfError::DoctypeRefused { offset }),
+                Event::DocType(_) => return Err(XmlError::DoctypeRefused { offset }),
                 Event::PI(_) | Event::Comment(_) => {}
                 Event::Start(start) => {
                     if self.root_seen && self.frames.is_empty() {
@@ -277,7 +281,7 @@ impl<R: BufRead> Cursor<R> {
                     let index = self.frames.last_mut().and_then(|parent| {
                         // A child ends the parent's current run of text.
                         parent.text_bytes = 0;
-                        let repeated = REPEATED.iter().find(|r| **r == self.name)?;
+                        let repeated = self.repeated.iter().find(|r| **r == self.name)?;
                         Some(
                             match parent.counts.iter_mut().find(|(n, _)| n == repeated) {
                                 Some((_, count)) => {
@@ -300,7 +304,7 @@ impl<R: BufRead> Cursor<R> {
                     self.root_seen = true;
                     self.rearm_recording = false;
                     if self.frames.len() > self.limits.max_depth {
-                        return Err(CtfError::TooDeep {
+                        return Err(XmlError::TooDeep {
                             path: path_of(&self.frames),
                             limit: self.limits.max_depth,
                         });
@@ -354,7 +358,7 @@ impl<R: BufRead> Cursor<R> {
                         Ok(None) => match predefined(&reference) {
                             Some(c) => c,
                             None => {
-                                return Err(CtfError::EntityRefused {
+                                return Err(XmlError::EntityRefused {
                                     path: path_of(&self.frames),
                                     offset,
                                 });
@@ -388,9 +392,7 @@ impl<R: BufRead> Cursor<R> {
                         ));
                     }
                     if !self.root_seen {
-                        return Err(CtfError::NotCtf {
-                            reason: "the file holds no XML element",
-                        });
+                        return Err(XmlError::NoElement);
                     }
                     return Ok(Step::Eof);
                 }
@@ -399,11 +401,11 @@ impl<R: BufRead> Cursor<R> {
     }
 
     /// Counts the text just read against the limit for one run of text.
-    fn add_text(&mut self) -> Result<Step, CtfError> {
+    fn add_text(&mut self) -> Result<Step, XmlError> {
         let frame = self.frames.last_mut().expect("text is inside an element");
         frame.text_bytes = frame.text_bytes.saturating_add(self.text.len());
         if frame.text_bytes > self.limits.max_text_bytes {
-            return Err(CtfError::TooLong {
+            return Err(XmlError::TooLong {
                 path: path_of(&self.frames),
                 limit: self.limits.max_text_bytes,
             });
@@ -427,8 +429,8 @@ fn predefined(name: &str) -> Option<char> {
     })
 }
 
-fn malformed(frames: &[Frame], offset: u64, reason: &'static str) -> CtfError {
-    CtfError::Malformed {
+fn malformed(frames: &[Frame], offset: u64, reason: &'static str) -> XmlError {
+    XmlError::Malformed {
         path: path_of(frames),
         offset,
         reason,

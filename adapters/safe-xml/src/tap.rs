@@ -1,12 +1,12 @@
 //! A `BufRead` between the caller's input and the XML parser that enforces size limits *before*
-//! bytes are buffered, and keeps a copy of the bytes of the pupil being read.
+//! bytes are buffered, and keeps a copy of the bytes of the record (a pupil, a child) being read.
 //!
 //! Why here and not after each event: quick-xml gathers a whole text node or tag into its buffer
 //! before returning it, so a check on the finished event would come after a gigabyte of text had
 //! already been buffered. The tap hands the parser at most one byte more than the per-event
 //! budget and then fails the read, so memory is bounded by the budget whatever the input.
 //!
-//! The copy is how a rejected pupil's raw XML reaches quarantine without the file being held in
+//! The copy is how a rejected record's raw XML reaches quarantine without the file being held in
 //! memory or read twice: the parser consumes exactly the bytes of each event (it never reads
 //! ahead past what it consumes), so the bytes consumed from the `<Pupil>` event to the
 //! `</Pupil>` event are exactly that element as written.

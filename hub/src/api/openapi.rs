@@ -1,0 +1,730 @@
+//! `GET /v1/openapi.json`: the OpenAPI 3.1 document of the hub's HTTP API.
+//!
+//! Why it is assembled here from schemars rather than with utoipa: the event contracts derive
+//! schemars' `JsonSchema`, and the published `contracts/schema/*.json` are generated from those
+//! derives. utoipa describes types through its own `ToSchema` derive, which would be a second
+//! description of every contract type, free to drift from the first. OpenAPI 3.1's schema
+//! dialect is JSON Schema 2020-12, which is what schemars writes, so the contracts' schemas go
+//! into `components/schemas` as generated, from the same types, and the hub's own request and
+//! response types (`Problem`, `Handoff`, the operator pages...) derive `JsonSchema` as well.
+//! Written by hand here is only what no type holds: the paths, the statuses each handler can
+//! answer and why, and the two bodies built as JSON values (readiness and a child's timeline).
+//!
+//! Two tests keep it honest: `tests` below fails when a route registered under `/v1` in
+//! `api.rs` is missing from the document, and `tests/openapi.rs` runs schemathesis against the
+//! real hub, checking every answer against the document. The dashboard (`/dashboard`) is a
+//! website, not part of the API, and is not described.
+
+use std::sync::LazyLock;
+
+use axum::response::{IntoResponse, Response};
+use schemars::generate::{SchemaGenerator, SchemaSettings};
+use schemars::{JsonSchema, Schema};
+use serde_json::{Map, Value, json};
+use throughline_contracts::event::EventSubmission;
+use throughline_contracts::kind::EventKind;
+
+use super::handoffs::{Acknowledgement, ExemptionEnd, ExemptionRequest, HandoffList, ListQuery};
+use super::ingest::Accepted;
+use super::operator::{
+    AgencyList, DeliveriesQuery, DeliveryPage, QuarantinePage, QuarantineQuery, QuarantineView,
+};
+use super::problem::Problem;
+use crate::import::ImportReport;
+use crate::store::deliveries::DeliverySummary;
+use crate::store::handoffs::Handoff;
+
+/// The security scheme of a source's key (every source has its own).
+const SOURCE_KEY: &str = "sourceKey";
+/// The same key sent as `X-API-Key`.
+const SOURCE_KEY_HEADER: &str = "sourceKeyHeader";
+/// The security scheme of `api.operator_api_key`.
+const OPERATOR_KEY: &str = "operatorKey";
+
+/// `GET /v1/openapi.json`. Open to anyone, like `/healthz`: it describes the API, not its data.
+pub async fn serve() -> Response {
+    static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
+    axum::Json(&*DOCUMENT).into_response()
+}
+
+/// The schemas of the document's bodies: requests described as the hub reads them, responses
+/// as it writes them (schemars' two contracts), both into `#/components/schemas`.
+struct Schemas {
+    requests: SchemaGenerator,
+    responses: SchemaGenerator,
+}
+
+fn settings() -> SchemaSettings {
+    SchemaSettings::draft2020_12().with(|s| {
+        s.definitions_path = "/components/schemas".into();
+        s.meta_schema = None;
+    })
+}
+
+impl Schemas {
+    fn new() -> Self {
+        Self {
+            requests: settings().for_deserialize().into_generator(),
+            responses: settings().for_serialize().into_generator(),
+        }
+    }
+
+    fn request<T: JsonSchema>(&mut self) -> Value {
+        self.requests.subschema_for::<T>().to_value()
+    }
+
+    fn response<T: JsonSchema>(&mut self) -> Value {
+        self.responses.subschema_for::<T>().to_value()
+    }
+
+    /// A query struct's fields as OpenAPI query parameters, with their doc comments.
+    fn query<T: JsonSchema>() -> Vec<Value> {
+        let root: Schema = settings()
+            .with(|s| s.inline_subschemas = true)
+            .for_deserialize()
+            .into_generator()
+            .into_root_schema_for::<T>();
+        let root = root.to_value();
+        let required: Vec<&str> = root["required"]
+            .as_array()
+            .map(|r| r.iter().filter_map(Value::as_str).collect())
+            .unwrap_or_default();
+        let Some(properties) = root["properties"].as_object() else {
+            return Vec::new();
+        };
+        properties
+            .iter()
+            .map(|(name, schema)| {
+                let mut schema = without_null(schema.clone());
+                let description = schema
+                    .as_object_mut()
+                    .and_then(|s| s.remove("description"))
+                    .unwrap_or(Value::Null);
+                let mut p = json!({
+                    "name": name,
+                    "in": "query",
+                    "required": required.contains(&name.as_str()),
+                    "schema": schema,
+                });
+                if !description.is_null() {
+                    p["description"] = description;
+                }
+                p
+            })
+            .collect()
+    }
+
+    /// Every schema referenced so far. A type both read and written must be described the same
+    /// way both times; a difference is reported by name.
+    fn into_components(mut self) -> Result<Map<String, Value>, Vec<String>> {
+        let mut all = self.requests.take_definitions(true);
+        let mut conflicts = Vec::new();
+        for (name, schema) in self.responses.take_definitions(true) {
+            match all.get(&name) {
+                Some(existing) if *existing != schema => conflicts.push(name),
+                Some(_) => {}
+                None => {
+                    all.insert(name, schema);
+                }
+            }
+        }
+        if conflicts.is_empty() {
+            Ok(all)
+        } else {
+            Err(conflicts)
+        }
+    }
+}
+
+/// A query parameter is absent or has a value: `null` is not something a query can say.
+fn without_null(mut schema: Value) -> Value {
+    let Some(s) = schema.as_object_mut() else {
+        return schema;
+    };
+    if let Some(Value::Array(types)) = s.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            s.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(values)) = s.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(Value::Array(options)) = s.get(key).cloned() {
+            let rest: Vec<Value> = options
+                .into_iter()
+                .filter(|o| o.get("type") != Some(&json!("null")))
+                .collect();
+            if rest.len() == 1 {
+                s.remove(key);
+                if let Some(Value::Object(inner)) = rest.into_iter().next() {
+                    for (k, v) in inner {
+                        s.entry(k).or_insert(v);
+                    }
+                }
+            } else {
+                s.insert(key.into(), Value::Array(rest));
+            }
+        }
+    }
+    schema
+}
+
+/// One operation, built up by what it takes and what it can answer.
+struct Op {
+    value: Value,
+}
+
+impl Op {
+    fn new(id: &str, tag: &str, summary: &str, description: &str) -> Self {
+        Self {
+            value: json!({
+                "operationId": id,
+                "tags": [tag],
+                "summary": summary,
+                "description": description,
+                "responses": {},
+            }),
+        }
+    }
+
+    /// Authenticated with a source's key (as a bearer token or `X-API-Key`).
+    fn source_key(mut self) -> Self {
+        self.value["security"] = json!([{SOURCE_KEY: []}, {SOURCE_KEY_HEADER: []}]);
+        self.problem(401, "No key, or a key no source has.")
+    }
+
+    /// Authenticated with `api.operator_api_key`.
+    fn operator_key(mut self) -> Self {
+        self.value["security"] = json!([{OPERATOR_KEY: []}]);
+        self.problem(401, "No key, or a key that is not the operator key.")
+            .problem(
+                403,
+                "The hub has no `api.operator_api_key` (the operator endpoints are off), or the key is a source's.",
+            )
+    }
+
+    fn path_param(mut self, name: &str, description: &str) -> Self {
+        self.push_params(vec![json!({
+            "name": name,
+            "in": "path",
+            "required": true,
+            "description": description,
+            "schema": {"type": "string"},
+        })]);
+        self
+    }
+
+    fn query(mut self, params: Vec<Value>) -> Self {
+        self.push_params(params);
+        self
+    }
+
+    fn push_params(&mut self, params: Vec<Value>) {
+        let list = self
+            .value
+            .as_object_mut()
+            .expect("an operation is an object")
+            .entry("parameters")
+            .or_insert_with(|| json!([]));
+        if let Value::Array(list) = list {
+            list.extend(params);
+        }
+    }
+
+    /// The request body, by media type.
+    fn body(mut self, required: bool, content: Value) -> Self {
+        self.value["requestBody"] = json!({"required": required, "content": content});
+        self
+    }
+
+    fn answer(mut self, status: u16, description: &str, content: Value) -> Self {
+        self.value["responses"][status.to_string()] =
+            json!({"description": description, "content": content});
+        self
+    }
+
+    fn json(self, status: u16, description: &str, schema: Value) -> Self {
+        self.answer(
+            status,
+            description,
+            json!({"application/json": {"schema": schema}}),
+        )
+    }
+
+    /// An RFC 9457 problem (`application/problem+json`), with why this operation answers it.
+    fn problem(mut self, status: u16, description: &str) -> Self {
+        let mut response = json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
+        });
+        if status == 503 {
+            response["headers"] = json!({"Retry-After": {
+                "description": "Seconds to wait before retrying.",
+                "schema": {"type": "integer", "minimum": 0},
+            }});
+        }
+        self.value["responses"][status.to_string()] = response;
+        self
+    }
+
+    /// The store did not answer.
+    fn unavailable(self) -> Self {
+        self.problem(503, "The hub's store is unavailable: retry after `Retry-After` seconds.")
+    }
+
+    /// The body could not be read, or is larger than `api.body_limit_bytes`.
+    fn body_problems(self) -> Self {
+        self.problem(400, "The request body could not be read.")
+            .problem(413, "The body is larger than `api.body_limit_bytes`.")
+    }
+
+    /// A follow-up operation fed from this answer (for readers and for schemathesis's stateful
+    /// phase).
+    fn link(mut self, status: u16, name: &str, operation: &str, id: &str) -> Self {
+        self.value["responses"][status.to_string()]["links"][name] =
+            json!({"operationId": operation, "parameters": {"id": id}});
+        self
+    }
+
+    /// Links from an answer holding a handoff (at `at`) to what can be done with it.
+    fn handoff_links(self, status: u16, at: &str) -> Self {
+        let id = format!("$response.body#{at}/id");
+        self.link(status, "handoff", "getHandoff", &id)
+            .link(status, "acknowledge", "acknowledgeHandoff", &id)
+            .link(status, "startExemption", "startExemption", &id)
+            .link(status, "endExemption", "endExemption", &id)
+            .link(
+                status,
+                "childTimeline",
+                "childTimeline",
+                &format!("$response.body#{at}/child_id"),
+            )
+    }
+}
+
+/// The whole document.
+pub fn document() -> Value {
+    let mut s = Schemas::new();
+    // Every problem answer refers to it by name.
+    s.response::<Problem>();
+    let accepted = s.response::<Accepted>();
+    let handoff = s.response::<Handoff>();
+    let delivery = s.response::<DeliverySummary>();
+    let kind = s.response::<EventKind>();
+    let submission = s.request::<EventSubmission>();
+    let json_or_csv = json!({
+        "application/json": {"schema": {}},
+        "text/csv": {"schema": {"type": "string"}},
+    });
+    let xml = json!({"application/xml": {"schema": {"type": "string"}}});
+    let quarantined = "Rejected: `errors` names each field and why, `step` the pipeline step, and `quarantine_id` where the input is kept.";
+    let handoff_id = "The handoff's id (a UUID).";
+
+    let mut paths = Map::new();
+    let mut add = |path: &str, method: &str, op: Op| {
+        paths
+            .entry(path.to_owned())
+            .or_insert_with(|| json!({}))
+            .as_object_mut()
+            .expect("a path item is an object")
+            .insert(method.to_owned(), op.value);
+    };
+
+    add(
+        "/v1/events",
+        "post",
+        Op::new(
+            "postEvents",
+            "ingest",
+            "Submit canonical events",
+            "One canonical event, or a JSON array of them (`contracts/schema/event-submission.schema.json`). Answers once the outcome is durable. A source may only submit events for its own agency; an event `id` already committed is not committed twice (`duplicate`).",
+        )
+        .source_key()
+        .body(
+            true,
+            json!({"application/json": {"schema": {"oneOf": [
+                submission.clone(),
+                {"type": "array", "items": submission},
+            ]}}}),
+        )
+        .json(202, "Committed.", accepted.clone())
+        .body_problems()
+        .problem(422, quarantined)
+        .link(422, "quarantined", "getQuarantineItem", "$response.body#/quarantine_id")
+        .unavailable(),
+    );
+    add(
+        "/v1/ingest/{source}",
+        "post",
+        Op::new(
+            "postNative",
+            "ingest",
+            "Submit an input in the source's own format",
+            "A body in the source's configured format: `canonical-json`, `social-care-csv`, or `mapping:<id>` (the system's own JSON or CSV, `docs/adapters/mapping.md`).",
+        )
+        .source_key()
+        .path_param("source", "The source's id; the key must be this source's.")
+        .body(true, json_or_csv)
+        .json(202, "Committed.", accepted.clone())
+        .problem(403, "The key belongs to another source.")
+        .body_problems()
+        .problem(422, quarantined)
+        .unavailable(),
+    );
+    for (file, id, what, records) in [
+        (
+            "ctf",
+            "postCtf",
+            "a school's Common Transfer File",
+            "pupil by pupil (`docs/adapters/ctf.md`)",
+        ),
+        (
+            "cin",
+            "postCin",
+            "a local authority's Children in Need census",
+            "child by child (`docs/adapters/cin-census.md`)",
+        ),
+    ] {
+        add(
+            &format!("/v1/ingest/{{source}}/{file}"),
+            "post",
+            Op::new(
+                id,
+                "ingest",
+                &format!("Import {what}"),
+                &format!("The whole file as the body, imported {records}. Larger files go in the source's drop folder or through `throughline import`."),
+            )
+            .source_key()
+            .path_param("source", "The source's id; the key must be this source's.")
+            .body(true, xml.clone())
+            .json(200, "Imported: what became of each record.", s.response::<ImportReport>())
+            .problem(403, "The key belongs to another source.")
+            .problem(404, "No such source.")
+            .body_problems()
+            .problem(422, "The file was refused, or stopped part-way (`report` then says what was done before).")
+            .unavailable(),
+        );
+    }
+    add(
+        "/v1/handoffs",
+        "get",
+        Op::new(
+            "listHandoffs",
+            "handoffs",
+            "The agency's handoffs",
+            "Handoffs the key's agency sent or received, newest first (`docs/handoffs.md`).",
+        )
+        .source_key()
+        .query(Schemas::query::<ListQuery>())
+        .json(200, "The handoffs.", s.response::<HandoffList>())
+        .handoff_links(200, "/handoffs/0")
+        .problem(422, "The query string does not parse.")
+        .unavailable(),
+    );
+    add(
+        "/v1/handoffs/{id}",
+        "get",
+        Op::new(
+            "getHandoff",
+            "handoffs",
+            "One handoff",
+            "A handoff the key's agency sent or received.",
+        )
+        .source_key()
+        .path_param("id", handoff_id)
+        .json(200, "The handoff.", handoff.clone())
+        .handoff_links(200, "")
+        .problem(404, "No handoff with this id was sent to or by this agency.")
+        .unavailable(),
+    );
+    add(
+        "/v1/handoffs/{id}/acknowledge",
+        "post",
+        Op::new(
+            "acknowledgeHandoff",
+            "handoffs",
+            "Answer a handoff",
+            "The receiver's answer, committed as a `handoff.acknowledged` event through the pipeline (routed, audited, deduplicated by `Idempotency-Key`).",
+        )
+        .source_key()
+        .path_param("id", handoff_id)
+        .body(
+            true,
+            json!({"application/json": {"schema": s.request::<Acknowledgement>()}}),
+        )
+        .json(202, "The answer was committed.", accepted)
+        .problem(403, "This agency sent the handoff; only its receiver may answer.")
+        .problem(404, "No handoff with this id was sent to this agency.")
+        .problem(409, "The agency's sharing agreements let it see none of the child's identifiers: answer from its own system instead.")
+        .body_problems()
+        .problem(422, "The body is not an acknowledgement, or the answer was rejected (quarantined).")
+        .unavailable(),
+    );
+    add(
+        "/v1/handoffs/{id}/exemption",
+        "post",
+        Op::new(
+            "startExemption",
+            "handoffs",
+            "Pause a handoff's clock",
+            "Records a statutory exemption: the deadline stands still from `from` (default now) until `until` or its end.",
+        )
+        .source_key()
+        .path_param("id", handoff_id)
+        .body(
+            true,
+            json!({"application/json": {"schema": s.request::<ExemptionRequest>()}}),
+        )
+        .json(200, "The handoff with its new pauses and deadline.", handoff.clone())
+        .problem(403, "This agency may not pause this handoff's clock.")
+        .problem(404, "No such handoff for this agency.")
+        .problem(409, "The exemption does not fit the handoff's state or pauses.")
+        .body_problems()
+        .problem(422, "The body is not an exemption.")
+        .unavailable(),
+    );
+    add(
+        "/v1/handoffs/{id}/exemption/end",
+        "post",
+        Op::new(
+            "endExemption",
+            "handoffs",
+            "Restart a handoff's clock",
+            "Ends the running exemption at `at` (default now); an empty body means now.",
+        )
+        .source_key()
+        .path_param("id", handoff_id)
+        .body(
+            false,
+            json!({"application/json": {"schema": s.request::<ExemptionEnd>()}}),
+        )
+        .json(200, "The handoff with its new pauses and deadline.", handoff.clone())
+        .problem(403, "This agency may not restart this handoff's clock.")
+        .problem(404, "No such handoff for this agency.")
+        .problem(409, "No exemption is running, or the time does not fit.")
+        .body_problems()
+        .problem(422, "The body is not `{\"at\"?: time}`.")
+        .unavailable(),
+    );
+    add(
+        "/v1/children/{id}/timeline",
+        "get",
+        Op::new(
+            "childTimeline",
+            "children",
+            "A child's timeline, as this agency may see it",
+            "The child's events (the agency's own whole; others projected to its sharing agreements), its deliveries and its handoffs. Each view is audited.",
+        )
+        .source_key()
+        .path_param("id", "The hub's id for the child (a UUID).")
+        .json(200, "The timeline.", timeline(&kind, &delivery, &handoff))
+        .problem(404, "No child with this id is or was involved with this agency.")
+        .unavailable(),
+    );
+    add(
+        "/v1/deliveries",
+        "get",
+        Op::new(
+            "listDeliveries",
+            "operator",
+            "Deliveries",
+            "Deliveries to every agency, newest first, a page at a time: ids, status, attempts and last error, never the notification.",
+        )
+        .operator_key()
+        .query(Schemas::query::<DeliveriesQuery>())
+        .json(200, "A page of deliveries.", s.response::<DeliveryPage>())
+        .problem(422, "The query string does not parse, or `cursor` is not a page's.")
+        .unavailable(),
+    );
+    add(
+        "/v1/quarantine",
+        "get",
+        Op::new(
+            "listQuarantine",
+            "operator",
+            "Quarantined inputs",
+            "Rejected inputs, newest first, a page at a time: the step and each field's reason, never the input.",
+        )
+        .operator_key()
+        .query(Schemas::query::<QuarantineQuery>())
+        .json(200, "A page of quarantined inputs.", s.response::<QuarantinePage>())
+        .link(200, "item", "getQuarantineItem", "$response.body#/quarantine/0/id")
+        .problem(422, "The query string does not parse, or `cursor` is not a page's.")
+        .unavailable(),
+    );
+    add(
+        "/v1/quarantine/{id}",
+        "get",
+        Op::new(
+            "getQuarantineItem",
+            "operator",
+            "One quarantined input, masked",
+            "The input with every value that could be child data masked, as the dashboard shows it to a role that may not see child data. The unmasked input is only for `throughline quarantine show` and the dashboard's admins, and is audited.",
+        )
+        .operator_key()
+        .path_param("id", "The quarantine id (a UUID), as a 422 answer's `quarantine_id`.")
+        .json(200, "The input, masked.", s.response::<QuarantineView>())
+        .problem(404, "No quarantined input has this id.")
+        .unavailable(),
+    );
+    add(
+        "/v1/agencies",
+        "get",
+        Op::new(
+            "listAgencies",
+            "operator",
+            "Agencies and their queues",
+            "Every configured agency: role, sink adapter, link status, pause, backlog, retries, dead letters and last success.",
+        )
+        .operator_key()
+        .json(200, "The agencies.", s.response::<AgencyList>())
+        .unavailable(),
+    );
+    add(
+        "/v1/openapi.json",
+        "get",
+        Op::new(
+            "openapi",
+            "meta",
+            "This document",
+            "The OpenAPI 3.1 document of the API; open to anyone.",
+        )
+        .json(200, "The document.", json!({"type": "object"})),
+    );
+    add(
+        "/healthz",
+        "get",
+        Op::new("healthz", "health", "Liveness", "The process is up.").answer(
+            200,
+            "Up.",
+            json!({"text/plain": {"schema": {"type": "string", "const": "ok"}}}),
+        ),
+    );
+    let readiness = readiness();
+    add(
+        "/readyz",
+        "get",
+        Op::new(
+            "readyz",
+            "health",
+            "Readiness",
+            "Ready when the store answers and every broker link is connected; the body lists each link either way.",
+        )
+        .json(200, "Ready.", readiness.clone())
+        .json(503, "Not ready: the store or a link is down.", readiness),
+    );
+    add(
+        "/metrics",
+        "get",
+        Op::new(
+            "metrics",
+            "health",
+            "Prometheus metrics",
+            "Link, store, delivery, quarantine and handoff gauges in Prometheus text format; labels never carry child data.",
+        )
+        .answer(
+            200,
+            "The metrics.",
+            json!({"text/plain": {"schema": {"type": "string"}}}),
+        ),
+    );
+
+    let schemas = s
+        .into_components()
+        .unwrap_or_else(|conflicts| panic!("schemas described two ways: {conflicts:?}"));
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "Throughline hub API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Ingest, handoffs, children's timelines and read-only operator views of the Throughline hub. Every error is an RFC 9457 problem (`application/problem+json`). Event contracts: `contracts/schema/`.",
+            "license": {"name": "Apache-2.0", "identifier": "Apache-2.0"},
+        },
+        "tags": [
+            {"name": "ingest", "description": "Inputs from sources."},
+            {"name": "handoffs", "description": "What an agency handed or was handed, and its answer."},
+            {"name": "children", "description": "What happened to a child, as one agency may see it."},
+            {"name": "operator", "description": "Read-only views for operators' tools (`api.operator_api_key`)."},
+            {"name": "health", "description": "Liveness, readiness and metrics."},
+            {"name": "meta", "description": "This document."},
+        ],
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "securitySchemes": {
+                SOURCE_KEY: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "A source's `api_key` (each source has its own): `Authorization: Bearer <key>`.",
+                },
+                SOURCE_KEY_HEADER: {
+                    "type": "apiKey",
+                    "in": "header",
+                    "name": "X-API-Key",
+                    "description": "A source's `api_key`, in `X-API-Key` instead of `Authorization`.",
+                },
+                OPERATOR_KEY: {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "The hub's `api.operator_api_key`: `Authorization: Bearer <key>` (or `X-API-Key`).",
+                },
+            },
+        },
+    })
+}
+
+/// `/readyz`'s body, built as a JSON value in `health.rs`.
+fn readiness() -> Value {
+    json!({
+        "type": "object",
+        "required": ["ready", "store", "links"],
+        "properties": {
+            "ready": {"type": "boolean"},
+            "store": {"type": "boolean", "description": "Whether the store answered."},
+            "links": {"type": "array", "items": {
+                "type": "object",
+                "required": ["adapter", "direction", "name", "connected"],
+                "properties": {
+                    "adapter": {"type": "string"},
+                    "direction": {"type": "string"},
+                    "name": {"type": "string"},
+                    "connected": {"type": "boolean"},
+                },
+            }},
+        },
+    })
+}
+
+/// A child's timeline, built as a JSON value in `children.rs`.
+fn timeline(kind: &Value, delivery: &Value, handoff: &Value) -> Value {
+    json!({
+        "type": "object",
+        "required": ["child_id", "agency", "events", "deliveries", "handoffs"],
+        "properties": {
+            "child_id": {"type": "string", "format": "uuid"},
+            "agency": {"type": "string"},
+            "events": {"type": "array", "items": {
+                "type": "object",
+                "required": ["event_id", "kind", "occurred_at", "received_at", "source_agency", "subject", "payload"],
+                "properties": {
+                    "event_id": {"type": "string", "format": "uuid"},
+                    "kind": kind,
+                    "occurred_at": {"type": "string", "format": "date-time"},
+                    "received_at": {"type": "string", "format": "date-time"},
+                    "source_agency": {"type": "string"},
+                    "subject": {"type": "object", "description": "The event's subject: whole for the agency's own events, else projected to its sharing agreement."},
+                    "payload": {"description": "The event's payload, projected the same way."},
+                },
+            }},
+            "deliveries": {"type": "array", "items": delivery},
+            "handoffs": {"type": "array", "items": handoff},
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests;
