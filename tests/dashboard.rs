@@ -51,11 +51,16 @@ struct Dash {
 
 /// A hub with three receiving agencies and an operator, an admin and an auditor account.
 async fn start() -> Dash {
+    start_with("").await
+}
+
+/// [`start`], with `extra` appended to the hub's configuration.
+async fn start_with(extra: &str) -> Dash {
     let school = Receiver::start(SECRET).await;
     let camhs = Receiver::start(SECRET).await;
     let yjs = Receiver::start(SECRET).await;
     let hub = Hub::start(|url, port| {
-        config(
+        let base = config(
             url,
             port,
             &Agencies {
@@ -65,7 +70,8 @@ async fn start() -> Dash {
                 school_timeout_ms: 5000,
                 camhs_timeout_ms: 5000,
             },
-        )
+        );
+        format!("{base}\n{extra}\n")
     })
     .await;
     for ((user, password), role) in [
@@ -149,7 +155,9 @@ async fn scenario(d: &Dash, name: &str, extra: &[(&str, String)]) {
         .env("OPERATOR_USER", OPERATOR.0)
         .env("OPERATOR_PASSWORD", OPERATOR.1)
         .env("ADMIN_USER", ADMIN.0)
-        .env("ADMIN_PASSWORD", ADMIN.1);
+        .env("ADMIN_PASSWORD", ADMIN.1)
+        .env("AUDITOR_USER", AUDITOR.0)
+        .env("AUDITOR_PASSWORD", AUDITOR.1);
     for (k, v) in extra {
         cmd.env(k, v);
     }
@@ -552,5 +560,225 @@ async fn a_paused_agency_receives_nothing_until_resumed_even_across_a_restart() 
     for action in ["agency.paused", "agency.resumed"] {
         assert!(has(&entries, "operator:ada", action), "{action}");
     }
+    d.hub.assert_logs_free_of(&child_data());
+}
+
+/// The hub's store, opened beside the running hub (SQLite allows both).
+async fn hub_store(d: &Dash) -> Store {
+    let url = format!("sqlite://{}", d.hub.dir.path().join("store.db").display());
+    Store::connect(&url).await.unwrap()
+}
+
+#[tokio::test]
+async fn an_operator_confirms_a_possible_match_and_the_records_become_one_child() {
+    let d = start().await;
+    // The LA knows the child by NHS number, the school by UPN: no shared identifier, but the
+    // same family name, date of birth and postcode district.
+    d.hub
+        .submit(
+            LA_KEY,
+            &event(
+                "la-send",
+                json!({"nhs_number": NHS}),
+                json!({"family_name": FAMILY, "date_of_birth": DOB, "postcode": "LS1 4AP"}),
+                "ehc_needs_assessment.requested",
+                json!({"request_id": "EHCNA-78", "requested_by": "parent", "received_on": "2026-11-19"}),
+            ),
+        )
+        .await;
+    d.hub
+        .submit(
+            SCHOOL_KEY,
+            &event(
+                "oakfield-primary",
+                json!({"upn": UPN}),
+                json!({"family_name": FAMILY, "date_of_birth": DOB, "postcode": "LS1 9ZZ"}),
+                "school.joined",
+                json!({"school_urn": "100001", "joined_on": "2026-09-01"}),
+            ),
+        )
+        .await;
+    let store = hub_store(&d).await;
+    let children = |store: Store| async move {
+        let mut conn = store.acquire().await.unwrap();
+        (
+            store::identity::lookup(&mut conn, "nhs", NHS)
+                .await
+                .unwrap(),
+            store::identity::lookup(&mut conn, "upn", UPN)
+                .await
+                .unwrap(),
+        )
+    };
+    let (by_nhs, by_upn) = children(store.clone()).await;
+    assert!(
+        by_nhs.is_some() && by_nhs != by_upn,
+        "two children before the review"
+    );
+    let reviews = {
+        let mut conn = store.acquire().await.unwrap();
+        store::reviews::open_possible_matches(&mut conn, 10)
+            .await
+            .unwrap()
+    };
+    assert_eq!(reviews.len(), 1, "one possible match raised");
+
+    scenario(
+        &d,
+        "possible_match",
+        &[
+            ("REVIEW_ID", reviews[0].id.clone()),
+            ("CHILD_DATA", [NHS, UPN, FAMILY, DOB, "LS1"].join("|")),
+        ],
+    )
+    .await;
+    let (by_nhs, by_upn) = children(store.clone()).await;
+    assert!(
+        by_nhs.is_some() && by_nhs == by_upn,
+        "one child after the confirmation"
+    );
+    let entries = audit(&d).await;
+    for action in ["identity.merged", "identity_review.confirmed"] {
+        assert!(
+            has(&entries, "operator:ada", action),
+            "{action} audited: {entries:?}"
+        );
+    }
+    d.hub.assert_logs_free_of(&child_data());
+}
+
+/// A page's HTML, fetched with a session cookie; panics unless it answers 200.
+async fn page(d: &Dash, cookie: &str, path: &str) -> String {
+    let r = client()
+        .get(format!("{}{path}", d.hub.base))
+        .header("Cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "GET {path}");
+    r.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_handoff_near_its_deadline_is_listed_with_the_childs_timeline_and_audit_log() {
+    // A referral must be answered within two hours: well inside one working day.
+    let d = start_with("[handoffs.deadlines]\nreferral = \"2 hours\"").await;
+    let id = d
+        .hub
+        .submit(
+            LA_KEY,
+            &event(
+                "la-send",
+                json!({"nhs_number": NHS}),
+                json!({"family_name": FAMILY, "date_of_birth": DOB}),
+                "referral.made",
+                json!({"referral_id": "REF-9", "to_agency": "camhs-north"}),
+            ),
+        )
+        .await;
+    eventually("CAMHS receives the referral", || {
+        !d.camhs.delivered_for(&id).is_empty()
+    })
+    .await;
+    let child = {
+        let store = hub_store(&d).await;
+        let mut conn = store.acquire().await.unwrap();
+        store::identity::lookup(&mut conn, "nhs", NHS)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+
+    for who in [OPERATOR, AUDITOR, ADMIN] {
+        let cookie = login_cookie(&d, who).await;
+        let list = page(&d, &cookie, "/dashboard/handoffs").await;
+        assert!(
+            list.contains("data-status=\"approaching\"") && list.contains("camhs-north"),
+            "{} sees the referral approaching its deadline: {list}",
+            who.0
+        );
+        let timeline = format!("/dashboard/children/{child}");
+        assert!(list.contains(&timeline), "the row links to the child");
+        let html = page(&d, &cookie, &timeline).await;
+        for part in [
+            "referral.made",
+            "camhs-north",
+            "REF-9",
+            "id=\"child-handoffs\"",
+        ] {
+            if part == "REF-9" {
+                assert!(
+                    !html.contains(part),
+                    "the referral id is child data, masked"
+                );
+            } else {
+                assert!(html.contains(part), "the timeline shows {part}");
+            }
+        }
+        for secret in child_data() {
+            assert!(
+                !html.contains(secret),
+                "{} sees no child data unasked",
+                who.0
+            );
+        }
+        assert_eq!(
+            html.contains("id=\"reveal\""),
+            who == ADMIN,
+            "only the admin may reveal"
+        );
+
+        // The audit log, filtered by the child and by the agency, read-only for every role.
+        let audit = page(&d, &cookie, &format!("/dashboard/audit?child={child}")).await;
+        assert!(
+            audit.contains("route.allowed") && audit.contains(&id),
+            "{audit}"
+        );
+        assert!(
+            !audit.contains("dashboard.login"),
+            "only the child's entries"
+        );
+        let by_agency = page(&d, &cookie, "/dashboard/audit?agency=camhs-north").await;
+        assert!(by_agency.contains(&id), "the referral's entries name CAMHS");
+        assert!(
+            !by_agency.contains("dashboard.login")
+                && !by_agency.contains("<td>oakfield-primary</td>"),
+            "only entries naming CAMHS"
+        );
+        assert!(!audit.contains("method=\"post\" action=\"/dashboard/audit"));
+        let future = page(&d, &cookie, "/dashboard/audit?from=2099-01-01T00%3A00").await;
+        assert!(
+            future.contains("No entries."),
+            "a time range with nothing in it"
+        );
+    }
+    let bad = client()
+        .get(format!("{}/dashboard/audit?from=yesterday", d.hub.base))
+        .header("Cookie", login_cookie(&d, OPERATOR).await)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400, "a malformed time is refused");
+
+    // The admin reveals the timeline; the viewing is audited.
+    let cookie = login_cookie(&d, ADMIN).await;
+    let path = format!("/dashboard/children/{child}");
+    let token = csrf_token(&d, &cookie, &path).await;
+    let shown = post_form(&d, &cookie, &format!("{path}/reveal"), &[("csrf", &token)]).await;
+    assert_eq!(shown.status(), 200);
+    assert!(shown.text().await.unwrap().contains("REF-9"));
+    let operator = login_cookie(&d, OPERATOR).await;
+    let token = csrf_token(&d, &operator, &path).await;
+    let refused = post_form(
+        &d,
+        &operator,
+        &format!("{path}/reveal"),
+        &[("csrf", &token)],
+    )
+    .await;
+    assert_eq!(refused.status(), 403, "an operator may not reveal");
+    let entries = audit(&d).await;
+    assert!(has(&entries, "operator:root", "child.shown"));
+    assert!(!has(&entries, "operator:ada", "child.shown"));
     d.hub.assert_logs_free_of(&child_data());
 }

@@ -144,7 +144,12 @@ async fn only_the_operator_key_opens_the_operator_endpoints() {
         assert_eq!(status, 200, "{path}");
         let (status, problem) = s.hub.get(LA_KEY, path).await;
         assert_eq!(status, 403, "{path}: {problem}");
-        assert!(problem["type"].as_str().unwrap().ends_with("/operator-only"));
+        assert!(
+            problem["type"]
+                .as_str()
+                .unwrap()
+                .ends_with("/operator-only")
+        );
         let (status, _) = s.hub.get("not-a-key-at-all-0123456789", path).await;
         assert_eq!(status, 401, "{path}");
     }
@@ -157,10 +162,7 @@ async fn only_the_operator_key_opens_the_operator_endpoints() {
         "application/problem+json"
     );
     // The operator key is not a source's: it cannot submit.
-    let (status, _) = s
-        .hub
-        .post(OPERATOR_KEY, "/v1/events", &json!({}))
-        .await;
+    let (status, _) = s.hub.post(OPERATOR_KEY, "/v1/events", &json!({})).await;
     assert_eq!(status, 401);
 }
 

@@ -60,6 +60,7 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
         cancel.clone(),
     ));
     let clock = tokio::spawn(handoff::scheduler::run(pipeline.clone(), cancel.clone()));
+    let notifier = spawn_notifier(&config, &store, &cancel)?;
     let sources = start_sources(&config, &pipeline, &links, &cancel).await?;
     let drops = start_drops(&config, &pipeline, &cancel)?;
 
@@ -87,8 +88,33 @@ pub async fn serve(config: Arc<Validated>, cancel: CancellationToken) -> Result<
     }
     let _ = sweeper.await;
     let _ = clock.await;
+    let _ = notifier.await;
     tracing::info!("throughline stopped");
     Ok(())
+}
+
+/// Builds the operator channels and starts the alert notifier (`crate::alerting`): it ticks with
+/// the delivery poll interval, so a notice leaves about as soon as a delivery would.
+fn spawn_notifier(
+    config: &Arc<Validated>,
+    store: &Store,
+    cancel: &CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, AppError> {
+    let channels = config
+        .operator_channels
+        .iter()
+        .map(|c| {
+            crate::alerting::channel::Channel::build(c)
+                .map_err(|e| AppError::Sink(format!("operator channel `{}`: {e}", c.id())))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(tokio::spawn(crate::alerting::notifier::run(
+        store.clone(),
+        config.clone(),
+        channels,
+        std::time::Duration::from_millis(config.delivery.poll_interval_ms),
+        cancel.clone(),
+    )))
 }
 
 /// Connects every broker source and runs it through the pipeline until `cancel` fires. A source

@@ -8,9 +8,14 @@
 
 pub mod accounts;
 mod agencies;
+mod alerts;
 mod assets;
+mod audit;
+mod children;
 mod csrf;
 mod dead_letters;
+mod handoffs;
+mod identity;
 mod live;
 pub(crate) mod masking;
 mod overview;
@@ -94,6 +99,7 @@ pub fn router(pipeline: Arc<Pipeline>, links: Links, cancel: CancellationToken) 
         .route("/dashboard/static/dashboard.css", get(assets::css))
         .route("/dashboard/static/live.js", get(assets::js))
         .route("/dashboard/agencies", get(agencies::list))
+        .route("/dashboard/alerts", get(alerts::list))
         .route("/dashboard/agencies/{id}/pause", post(agencies::pause))
         .route("/dashboard/agencies/{id}/resume", post(agencies::resume))
         .route("/dashboard/dead-letters", get(dead_letters::list))
@@ -110,6 +116,15 @@ pub fn router(pipeline: Arc<Pipeline>, links: Links, cancel: CancellationToken) 
             "/dashboard/deliveries/{id}/discard",
             post(dead_letters::discard),
         )
+        .route("/dashboard/audit", get(audit::list))
+        .route("/dashboard/handoffs", get(handoffs::list))
+        .route("/dashboard/children/{id}", get(children::show))
+        .route("/dashboard/children/{id}/reveal", post(children::reveal))
+        .route("/dashboard/identity", get(identity::list))
+        .route("/dashboard/identity/{id}", get(identity::show))
+        .route("/dashboard/identity/{id}/reveal", post(identity::reveal))
+        .route("/dashboard/identity/{id}/confirm", post(identity::confirm))
+        .route("/dashboard/identity/{id}/reject", post(identity::reject))
         .route("/dashboard/quarantine", get(quarantine::list))
         .route("/dashboard/quarantine/{id}", get(quarantine::show))
         .route(

@@ -7,6 +7,7 @@
 //! Transfer File) through the pipeline; [`app`] starts and stops it all.
 #![forbid(unsafe_code)]
 
+pub mod alerting;
 pub mod api;
 pub mod app;
 pub mod config;

@@ -6,6 +6,12 @@
 //! cardinality can reach Prometheus. The hot path is a map lookup in that fixed table and a few
 //! relaxed atomic additions: no lock, no allocation.
 //!
+//! The series, as Prometheus sees them (dashboards query these names):
+//! `throughline_inputs_total`, `throughline_delivery_attempts_total`, and the histograms'
+//! `throughline_pipeline_duration_seconds_bucket`, `throughline_pipeline_duration_seconds_sum`,
+//! `throughline_pipeline_duration_seconds_count`, `throughline_delivery_duration_seconds_bucket`,
+//! `throughline_delivery_duration_seconds_sum` and `throughline_delivery_duration_seconds_count`.
+//!
 //! A hand-written registry rather than a metrics crate: the families are few and fixed, the rest
 //! of `/metrics` is already rendered by hand from store queries, and this way no second metrics
 //! API sits beside the OpenTelemetry traces.
@@ -189,7 +195,12 @@ impl Metrics {
     pub fn render(&self, out: &mut String) {
         out.push_str("# HELP throughline_inputs_total Inputs taken through the pipeline, by source, its adapter and what became of them.\n");
         out.push_str("# TYPE throughline_inputs_total counter\n");
-        for m in self.sources.iter().map(|(_, m)| m).chain([&self.unknown_source]) {
+        for m in self
+            .sources
+            .iter()
+            .map(|(_, m)| m)
+            .chain([&self.unknown_source])
+        {
             for (i, outcome) in INPUT_OUTCOMES.iter().enumerate() {
                 let n = m.inputs[i].load(Ordering::Relaxed);
                 let _ = writeln!(
@@ -201,7 +212,12 @@ impl Metrics {
         }
         out.push_str("# HELP throughline_pipeline_duration_seconds Time from receiving an input to its commit or quarantine, by source.\n");
         out.push_str("# TYPE throughline_pipeline_duration_seconds histogram\n");
-        for m in self.sources.iter().map(|(_, m)| m).chain([&self.unknown_source]) {
+        for m in self
+            .sources
+            .iter()
+            .map(|(_, m)| m)
+            .chain([&self.unknown_source])
+        {
             m.duration
                 .render(out, "throughline_pipeline_duration_seconds", &m.labels);
         }

@@ -172,7 +172,8 @@ impl Pipeline {
 
     /// Records what became of an input on its span and in the metrics.
     fn finish(&self, raw: &RawInput, span: &Span, outcome: &InputOutcome, started: Instant) {
-        self.metrics.input(&raw.source_id, outcome, started.elapsed());
+        self.metrics
+            .input(&raw.source_id, outcome, started.elapsed());
         if span.is_disabled() {
             return;
         }

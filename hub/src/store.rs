@@ -13,8 +13,10 @@
 //! can commit an event, its deliveries, audit entries and alerts atomically.
 
 pub mod agencies;
+pub mod alert_notices;
 pub mod alerts;
 pub mod audit;
+pub mod audit_search;
 pub mod cursors;
 pub mod deliveries;
 pub mod events;
@@ -27,6 +29,8 @@ pub mod operators;
 pub mod overview;
 pub mod quarantine;
 pub mod retention;
+pub mod reviews;
+pub mod timeline;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -98,15 +102,18 @@ impl Store {
                     .max_connections(1)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
+                            // The busy timeout first: the journal mode pragma itself takes a
+                            // lock, and without a timeout a CLI connecting while the hub writes
+                            // fails at once with "database is locked".
+                            sqlx::query("PRAGMA busy_timeout = 10000")
+                                .execute(&mut *conn)
+                                .await?;
                             // WAL lets readers outside the process (the CLI) run beside the hub;
                             // synchronous=FULL keeps every commit on disk before it is reported.
                             sqlx::query("PRAGMA journal_mode = WAL")
                                 .execute(&mut *conn)
                                 .await?;
                             sqlx::query("PRAGMA synchronous = FULL")
-                                .execute(&mut *conn)
-                                .await?;
-                            sqlx::query("PRAGMA busy_timeout = 10000")
                                 .execute(&mut *conn)
                                 .await?;
                             sqlx::query("PRAGMA foreign_keys = ON")
@@ -146,8 +153,17 @@ impl Store {
         Ok(self.pool.acquire().await?)
     }
 
+    /// On SQLite every transaction takes the write lock as it begins (`BEGIN IMMEDIATE`). A
+    /// deferred transaction that reads and then writes cannot wait for another process's writer:
+    /// SQLite fails its upgrade at once with SQLITE_BUSY_SNAPSHOT, whatever the busy timeout.
+    /// The hub holds one connection, so its own transactions are serial anyway; what this
+    /// changes is that a CLI command run beside a busy hub waits its turn instead of failing
+    /// with "database is locked".
     pub async fn begin(&self) -> Result<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.pool.begin().await?,
+        })
     }
 
     /// Whether the store answers: used by `/readyz`.

@@ -413,3 +413,77 @@ field = "/type"
         "{out}"
     );
 }
+
+#[test]
+fn telemetry_keys_are_checked() {
+    let (code, out) = check(
+        r#"
+[telemetry]
+otlp_endpoint = "otel-collector:4318"
+sampling_ratio = 1.5
+service_name = " "
+"#,
+        &[],
+    );
+    assert_eq!(code, 2, "{out}");
+    for key in [
+        "telemetry.otlp_endpoint",
+        "telemetry.sampling_ratio",
+        "telemetry.service_name",
+    ] {
+        assert!(out.contains(&format!("FILE: {key}: ")), "{key} in {out}");
+    }
+    let (code, out) = check(
+        "[telemetry]\notlp_endpoint = \"http://127.0.0.1:4318\"\nsampling_ratio = 0.25\n",
+        &[],
+    );
+    assert_eq!(code, 0, "{out}");
+}
+
+#[test]
+fn the_operator_key_is_a_secret_long_enough_and_no_sources() {
+    let config = |key: &str| {
+        format!(
+            r#"
+[api]
+operator_api_key = "{key}"
+
+[[agencies]]
+id = "school"
+role = "school"
+
+[[sources]]
+id = "mis"
+agency = "school"
+system = "arbor"
+api_key = "${{SOURCE_KEY}}"
+"#
+        )
+    };
+    let env = [
+        ("SOURCE_KEY", "source-key-0123456789"),
+        ("SHORT", "short"),
+        ("OPERATOR", "operator-key-0123456789"),
+    ];
+    let (code, out) = check(&config("written-in-plain-text-here"), &env);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("FILE: api.operator_api_key: secrets must not be written in the file"),
+        "{out}"
+    );
+    assert!(!out.contains("written-in-plain-text-here"), "{out}");
+    let (code, out) = check(&config("${SHORT}"), &env);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("FILE: api.operator_api_key: must be at least 16 characters"),
+        "{out}"
+    );
+    let (code, out) = check(&config("${SOURCE_KEY}"), &env);
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("FILE: api.operator_api_key: the same key is a source's api_key"),
+        "{out}"
+    );
+    let (code, out) = check(&config("${OPERATOR}"), &env);
+    assert_eq!(code, 0, "{out}");
+}

@@ -16,6 +16,9 @@ on_both_backends!(
     dead_letters_are_requeued_or_discarded_one_at_a_time,
     the_overview_counts_by_minute_agency_and_state,
     a_pause_is_kept_until_resumed_and_queue_health_counts_failed_attempts,
+    a_confirmed_possible_match_merges_the_children_and_a_rejected_one_is_not_proposed_again,
+    handoffs_needing_attention_are_due_soon_breached_or_escalated,
+    the_audit_log_pages_newest_first_by_child_agency_and_time,
 );
 
 async fn actions(store: &Store) -> Vec<(String, String)> {
@@ -477,4 +480,435 @@ async fn a_pause_is_kept_until_resumed_and_queue_health_counts_failed_attempts(s
                 .any(|(a, b)| a == "operator:ada" && b == action)
         );
     }
+}
+
+/// A child with one identifier, as identity resolution would have made it.
+async fn child_with(store: &Store, scheme: &str, value: &str) -> Uuid {
+    let mut conn = store.acquire().await.unwrap();
+    let c = store::identity::create_child(&mut conn).await.unwrap();
+    store::identity::link(&mut conn, scheme, value, c)
+        .await
+        .unwrap();
+    store::identity::add_evidence(&mut conn, c, "LOVELACE|2015-12-10|LS1")
+        .await
+        .unwrap();
+    c
+}
+
+async fn possible_match(store: &Store, a: Uuid, b: Uuid) -> Uuid {
+    let mut conn = store.acquire().await.unwrap();
+    store::identity::open_review(
+        &mut conn,
+        "possible_match",
+        Some(a),
+        Some(b),
+        None,
+        None,
+        "test",
+    )
+    .await
+    .unwrap()
+}
+
+async fn decide(store: &Store, id: Uuid, confirm: bool) -> store::reviews::Decided {
+    let mut tx = store.begin().await.unwrap();
+    let d = if confirm {
+        store::reviews::confirm(&mut tx, id, "operator:ada").await
+    } else {
+        store::reviews::reject(&mut tx, id, "operator:ada").await
+    }
+    .unwrap();
+    tx.commit().await.unwrap();
+    d
+}
+
+async fn a_confirmed_possible_match_merges_the_children_and_a_rejected_one_is_not_proposed_again(
+    store: &Store,
+) {
+    use store::reviews::Decided;
+    // Confirm: NHS number on one record, UPN on the other; afterwards both name one child.
+    let a = child_with(store, "nhs", "9434765919").await;
+    let b = child_with(store, "upn", "B801200005001").await;
+    let review = possible_match(store, a, b).await;
+    let third = child_with(store, "local:la-send/capita", "C-9").await;
+    let dangling = possible_match(store, third, a.max(b)).await;
+    {
+        let mut conn = store.acquire().await.unwrap();
+        assert_eq!(
+            store::reviews::open_possible_matches(&mut conn, 10)
+                .await
+                .unwrap()
+                .len(),
+            2
+        );
+    }
+    let (into, from) = (a.min(b), a.max(b));
+    assert_eq!(
+        decide(store, review, true).await,
+        Decided::Merged { from, into }
+    );
+    let mut conn = store.acquire().await.unwrap();
+    for (scheme, value) in [("nhs", "9434765919"), ("upn", "B801200005001")] {
+        assert_eq!(
+            store::identity::lookup(&mut conn, scheme, value)
+                .await
+                .unwrap(),
+            Some(into),
+            "{scheme} names the surviving child"
+        );
+    }
+    let r = store::reviews::get(&mut conn, review)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, "confirmed");
+    let moved = store::reviews::get(&mut conn, dangling)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        moved.other_child_id.as_deref(),
+        Some(into.to_string().as_str()),
+        "another review of the merged child now names the survivor"
+    );
+    drop(conn);
+    assert_eq!(
+        decide(store, review, false).await,
+        Decided::NotOpen("confirmed".into()),
+        "a decided review cannot be decided again"
+    );
+
+    // Reject: recorded, and the pair is not proposed again.
+    assert_eq!(decide(store, dangling, false).await, Decided::Rejected);
+    let mut conn = store.acquire().await.unwrap();
+    assert!(
+        store::identity::pair_reviewed(&mut conn, into, third)
+            .await
+            .unwrap()
+    );
+    assert!(
+        store::identity::pair_reviewed(&mut conn, third, into)
+            .await
+            .unwrap(),
+        "in either order"
+    );
+    assert!(
+        store::reviews::open_possible_matches(&mut conn, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(conn);
+
+    // Two NHS numbers can never be one child, whoever confirms it.
+    let x = child_with(store, "nhs", "9434765870").await;
+    let y = child_with(store, "nhs", "9434765919-other").await;
+    let clash = possible_match(store, x, y).await;
+    assert_eq!(
+        decide(store, clash, true).await,
+        Decided::Conflict("NHS number".into())
+    );
+    let mut conn = store.acquire().await.unwrap();
+    assert_eq!(
+        store::reviews::get(&mut conn, clash)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        "open",
+        "a refused confirmation leaves the review open"
+    );
+    drop(conn);
+
+    let entries = actions(store).await;
+    for action in [
+        "identity.merged",
+        "identity_review.confirmed",
+        "identity_review.rejected",
+    ] {
+        assert!(
+            entries
+                .iter()
+                .any(|(actor, a)| actor == "operator:ada" && a == action),
+            "{action} audited: {entries:?}"
+        );
+    }
+}
+
+async fn handoff(store: &Store, child: Uuid, due: Option<i64>, state: &str) -> Uuid {
+    let now = chrono::Utc::now();
+    let id = Uuid::now_v7();
+    let mut conn = store.acquire().await.unwrap();
+    store::handoffs::insert(
+        &mut conn,
+        &store::handoffs::NewHandoff {
+            id,
+            kind: "referral",
+            reference: "R",
+            child_id: child,
+            from_agency: "la-send",
+            to_agency: "camhs-north",
+            event_id: Uuid::now_v7(),
+            clock_start: now,
+            period: "5 working days".into(),
+            due_at: due.map(|h| now + chrono::Duration::hours(h)),
+            next_check_at: None,
+            made_at: now,
+            parent_id: None,
+        },
+    )
+    .await
+    .unwrap();
+    sqlx::query("UPDATE handoffs SET state = $1 WHERE id = $2")
+        .bind(state)
+        .bind(id.to_string())
+        .execute(&mut *conn)
+        .await
+        .unwrap();
+    id
+}
+
+async fn handoffs_needing_attention_are_due_soon_breached_or_escalated(store: &Store) {
+    let child = {
+        let mut conn = store.acquire().await.unwrap();
+        store::identity::create_child(&mut conn).await.unwrap()
+    };
+    let breached = handoff(store, child, Some(-2), "made").await;
+    let soon = handoff(store, child, Some(3), "delivered").await;
+    let later = handoff(store, child, Some(24 * 10), "made").await;
+    let answered = handoff(store, child, Some(-5), "accepted").await;
+    let escalated_paused = handoff(store, child, None, "delivered").await;
+    sqlx::query("UPDATE handoffs SET escalation_step = 1, escalated_at = $1 WHERE id = $2")
+        .bind(store::to_ms(chrono::Utc::now()))
+        .bind(escalated_paused.to_string())
+        .execute(store.pool())
+        .await
+        .unwrap();
+    let mut conn = store.acquire().await.unwrap();
+    let due_before = chrono::Utc::now() + chrono::Duration::hours(24);
+    let ids: Vec<Uuid> = store::handoffs::needing_attention(&mut conn, due_before, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(
+        ids,
+        vec![breached, soon, escalated_paused],
+        "soonest deadline first, then escalated ones without a deadline"
+    );
+    assert!(!ids.contains(&later) && !ids.contains(&answered));
+}
+
+/// Appends an audit entry at `at_ms` directly (the store stamps `now` on real ones).
+async fn audit_at(store: &Store, at_ms: i64, agency: &str, event: Option<&str>, action: &str) {
+    sqlx::query(
+        "INSERT INTO audit_log (at, actor, action, event_id, agency) VALUES ($1, 'hub', $2, $3, $4)",
+    )
+    .bind(at_ms)
+    .bind(action)
+    .bind(event.map(str::to_owned))
+    .bind(agency)
+    .execute(store.pool())
+    .await
+    .unwrap();
+}
+
+async fn the_audit_log_pages_newest_first_by_child_agency_and_time(store: &Store) {
+    use store::audit_search::{AuditFilter, page};
+    let child = {
+        let mut conn = store.acquire().await.unwrap();
+        store::identity::create_child(&mut conn).await.unwrap()
+    };
+    let event = Uuid::now_v7().to_string();
+    sqlx::query(
+        "INSERT INTO events (id, kind, source_id, source_agency, child_id, occurred_at, received_at, body)
+         VALUES ($1, 'referral.made', 'la', 'la-send', $2, 0, 0, '{}')",
+    )
+    .bind(&event)
+    .bind(child.to_string())
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let t0 = 1_700_000_000_000_i64;
+    for i in 0..250_i64 {
+        let agency = if i % 2 == 0 { "school" } else { "camhs" };
+        let about = (i % 10 == 0).then_some(event.as_str());
+        audit_at(store, t0 + i * 60_000, agency, about, &format!("a{i}")).await;
+    }
+    let mut conn = store.acquire().await.unwrap();
+    let actions = |p: &store::audit_search::AuditPage| -> Vec<String> {
+        p.entries.iter().map(|e| e.action.clone()).collect()
+    };
+
+    // Every entry, newest first, in three pages that join without a gap or an overlap.
+    let mut seen = Vec::new();
+    let mut filter = AuditFilter::default();
+    loop {
+        let p = page(&mut conn, &filter, 100).await.unwrap();
+        seen.extend(actions(&p));
+        match p.next_before {
+            Some(b) => filter.before = Some(b),
+            None => break,
+        }
+    }
+    let all: Vec<String> = (0..250).rev().map(|i| format!("a{i}")).collect();
+    assert_eq!(seen, all);
+
+    let by_agency = page(
+        &mut conn,
+        &AuditFilter {
+            agency: Some("camhs".into()),
+            ..Default::default()
+        },
+        1000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(by_agency.entries.len(), 125);
+    assert!(
+        by_agency
+            .entries
+            .iter()
+            .all(|e| e.agency.as_deref() == Some("camhs"))
+    );
+
+    let by_child = page(
+        &mut conn,
+        &AuditFilter {
+            child: Some(child),
+            ..Default::default()
+        },
+        1000,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        actions(&by_child),
+        (0..25)
+            .rev()
+            .map(|i| format!("a{}", i * 10))
+            .collect::<Vec<_>>()
+    );
+
+    // Minutes 100 to 109: from inclusive, until exclusive; with the agency too.
+    let range = AuditFilter {
+        from: Some(store::from_ms(t0 + 100 * 60_000)),
+        until: Some(store::from_ms(t0 + 110 * 60_000)),
+        ..Default::default()
+    };
+    let p = page(&mut conn, &range, 1000).await.unwrap();
+    assert_eq!(
+        actions(&p),
+        (100..110)
+            .rev()
+            .map(|i| format!("a{i}"))
+            .collect::<Vec<_>>()
+    );
+    let p = page(
+        &mut conn,
+        &AuditFilter {
+            agency: Some("school".into()),
+            ..range.clone()
+        },
+        3,
+    )
+    .await
+    .unwrap();
+    assert_eq!(actions(&p), ["a108", "a106", "a104"]);
+    let rest = page(
+        &mut conn,
+        &AuditFilter {
+            agency: Some("school".into()),
+            before: p.next_before,
+            ..range
+        },
+        3,
+    )
+    .await
+    .unwrap();
+    assert_eq!(actions(&rest), ["a102", "a100"]);
+    assert_eq!(rest.next_before, None);
+    let empty = page(
+        &mut conn,
+        &AuditFilter {
+            from: Some(store::from_ms(t0 + 1000 * 60_000)),
+            ..Default::default()
+        },
+        10,
+    )
+    .await
+    .unwrap();
+    assert!(empty.entries.is_empty());
+}
+
+/// SQLite's plan for `sql` with `binds` text parameters, one line per step.
+async fn plan_with(store: &Store, sql: &str, binds: usize) -> String {
+    use sqlx::Row;
+    let mut conn = store.acquire().await.unwrap();
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+    for _ in 0..binds {
+        q = q.bind(1_i64);
+    }
+    let rows = q.fetch_all(&mut *conn).await.unwrap();
+    rows.iter()
+        .map(|r| r.try_get::<String, _>("detail").unwrap())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[tokio::test]
+async fn with_100000_audit_entries_the_audit_log_page_reads_only_through_indexes() {
+    let b = backends::sqlite().await;
+    let store = &b.store;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000)
+         INSERT INTO audit_log (at, actor, action, event_id, agency)
+         SELECT i * 1000, 'hub', 'route.allowed', 'e' || (i % 5000), 'agency-' || (i % 20) FROM n",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 5000)
+         INSERT INTO events (id, kind, source_id, source_agency, child_id, occurred_at, received_at, body)
+         SELECT 'e' || i, 'referral.made', 's', 'la', 'c' || (i % 1000), 0, 0, '{}' FROM n",
+    )
+    .execute(store.pool())
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+    use store::audit_search::{FIRST_AT_OR_AFTER_SQL, LAST_BEFORE_SQL, page_sql};
+    let mut cases = vec![
+        ("first at or after", FIRST_AT_OR_AFTER_SQL.to_owned(), 1),
+        ("last before", LAST_BEFORE_SQL.to_owned(), 1),
+    ];
+    for (child, agency, min, max) in [
+        (false, false, false, false),
+        (false, false, false, true),
+        (false, true, false, true),
+        (false, false, true, true),
+        (true, false, false, false),
+        (true, true, true, true),
+        (false, true, true, true),
+    ] {
+        let binds = [child, agency, min, max].iter().filter(|x| **x).count() + 1;
+        cases.push(("page", page_sql(child, agency, min, max), binds));
+    }
+    for (name, sql, binds) in cases {
+        let p = plan_with(store, &sql, binds).await;
+        println!("{name}: {sql}\n{p}\n");
+        // Unfiltered, the newest page walks the primary key backwards and stops at the limit
+        // (`SCAN audit_log` with no sort); any filter must seek through an index.
+        let unfiltered = !sql.contains("WHERE");
+        for line in p.lines() {
+            let reads_table_whole =
+                line.starts_with("SCAN") && !line.contains("INDEX") && !unfiltered;
+            assert!(!reads_table_whole, "{name} scans a table: {sql}\n{p}");
+        }
+        if !sql.contains("child_id") {
+            assert!(!p.contains("TEMP B-TREE"), "{name} sorts: {sql}\n{p}");
+        }
+    }
+    b.tidy().await;
 }

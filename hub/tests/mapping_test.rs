@@ -31,7 +31,10 @@ const DEMO_ENV: &[(&str, &str)] = &[
     // config/fhir.toml (its private key file is generated: see `fhir_private_key`).
     ("THROUGHLINE_LA_FHIR_TOKEN", "demo-la-fhir-token-0123456789"),
     ("THROUGHLINE_FHIR_CLIENT_ID", "demo-fhir-client"),
-    ("THROUGHLINE_TRUST_FHIR_API_KEY", "demo-trust-key-0123456789"),
+    (
+        "THROUGHLINE_TRUST_FHIR_API_KEY",
+        "demo-trust-key-0123456789",
+    ),
 ];
 
 fn workspace() -> &'static Path {
@@ -46,7 +49,14 @@ fn fhir_private_key() -> &'static Path {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("fhir-client.pem");
         let status = Command::new("openssl")
-            .args(["genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out"])
+            .args([
+                "genpkey",
+                "-algorithm",
+                "RSA",
+                "-pkeyopt",
+                "rsa_keygen_bits:2048",
+                "-out",
+            ])
             .arg(&path)
             .stderr(std::process::Stdio::null())
             .status()

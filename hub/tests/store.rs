@@ -30,6 +30,7 @@ on_both_backends!(
     quarantine_keeps_inputs_and_records_resolution,
     a_redelivered_input_is_answered_from_its_first_commit,
     inputs_committed_together_keep_their_own_outcomes,
+    operator_pages_filter_and_follow_their_cursors,
 );
 
 const CONFIG: &str = r#"
@@ -386,6 +387,27 @@ async fn similar_demographics_raise_a_possible_match_but_never_merge(store: &Sto
     assert_eq!(
         store::identity::open_reviews(&mut c).await.unwrap().len(),
         1
+    );
+    // A person rejects the match (the dashboard's Reject): a later input with the same
+    // evidence does not propose the pair again.
+    let id = Uuid::parse_str(&reviews[0].id).unwrap();
+    assert_eq!(
+        store::reviews::reject(&mut c, id, "operator:ada")
+            .await
+            .unwrap(),
+        store::reviews::Decided::Rejected
+    );
+    drop(c);
+    let mut third = sen_support_ended(json!({"nhs_number": "9876543210"}), 3);
+    third["subject"]["demographics"] = demo;
+    committed(process(&p, "la-api", third).await);
+    let mut c = store.pool().acquire().await.unwrap();
+    assert!(
+        store::identity::open_reviews(&mut c)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a rejected pair is not proposed again"
     );
 }
 
@@ -808,4 +830,130 @@ async fn inputs_committed_together_keep_their_own_outcomes(store: &Store) {
         matches!(outcomes[1], InputOutcome::Quarantined { ref step, .. } if step == "identity"),
         "{outcomes:?}"
     );
+}
+
+/// `GET /v1/deliveries` and `GET /v1/quarantine`'s queries: filters, newest first, and keyset
+/// pages that together list every row once.
+async fn operator_pages_filter_and_follow_their_cursors(store: &Store) {
+    use store::deliveries::PageQuery as Deliveries;
+    use store::quarantine::PageQuery as Quarantine;
+    let p = pipeline(store);
+    school_joins(&p).await;
+    for day in 1..=3 {
+        committed(
+            process(
+                &p,
+                "la-api",
+                sen_support_ended(json!({"upn": "B801200005001"}), day),
+            )
+            .await,
+        );
+    }
+    let mut c = store.pool().acquire().await.unwrap();
+    let all = store::deliveries::page(
+        &mut c,
+        &Deliveries {
+            limit: 10,
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(all.len(), 3);
+    assert!(all.windows(2).all(|w| w[0].0 > w[1].0), "newest first");
+    let newest = all[0].1.id.clone();
+    store::deliveries::mark_delivered_many(&mut c, &[Uuid::parse_str(&newest).unwrap()])
+        .await
+        .unwrap();
+    let delivered = Deliveries {
+        status: Some("delivered"),
+        agency: Some("school-a"),
+        limit: 10,
+        ..Default::default()
+    };
+    let only = store::deliveries::page(&mut c, &delivered).await.unwrap();
+    assert_eq!(
+        only.iter().map(|(_, d)| d.id.clone()).collect::<Vec<_>>(),
+        [newest]
+    );
+    let elsewhere = Deliveries {
+        agency: Some("camhs"),
+        ..delivered
+    };
+    assert!(
+        store::deliveries::page(&mut c, &elsewhere)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut before_seq = None;
+    let mut paged = Vec::new();
+    loop {
+        let page = store::deliveries::page(
+            &mut c,
+            &Deliveries {
+                before_seq,
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let Some((seq, _)) = page.last() else { break };
+        before_seq = Some(*seq);
+        paged.extend(page.into_iter().map(|(_, d)| d.id));
+    }
+    assert_eq!(
+        paged,
+        all.into_iter().map(|(_, d)| d.id).collect::<Vec<_>>()
+    );
+    // The pipeline needs the connection (SQLite has one writer).
+    drop(c);
+
+    for day in 1..=3 {
+        let out = process(
+            &p,
+            "la-api",
+            sen_support_ended(json!({"nhs_number": "9434765910"}), day),
+        )
+        .await;
+        assert!(matches!(out, InputOutcome::Quarantined { .. }), "{out:?}");
+    }
+    let mut c = store.pool().acquire().await.unwrap();
+    let held = Quarantine {
+        status: Some("held"),
+        source_id: Some("la-api"),
+        limit: 10,
+        ..Default::default()
+    };
+    let all = store::quarantine::page(&mut c, &held).await.unwrap();
+    assert_eq!(all.len(), 3);
+    let other = Quarantine {
+        source_id: Some("school-api"),
+        ..held
+    };
+    assert!(
+        store::quarantine::page(&mut c, &other)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut after: Option<(chrono::DateTime<chrono::Utc>, String)> = None;
+    let mut paged = Vec::new();
+    loop {
+        let page = store::quarantine::page(
+            &mut c,
+            &Quarantine {
+                after: after.as_ref().map(|(at, id)| (*at, id.as_str())),
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        let Some(last) = page.last() else { break };
+        after = Some((last.received_at, last.id.clone()));
+        paged.extend(page.into_iter().map(|q| q.id));
+    }
+    assert_eq!(paged, all.into_iter().map(|q| q.id).collect::<Vec<_>>());
 }

@@ -241,16 +241,9 @@ impl Hub {
         let pipeline = Arc::new(Pipeline::new(config.clone(), store.clone(), wakers.clone()));
         let links = Links::default();
         let cancel = CancellationToken::new();
-        deliver::spawn_workers(
-            &config,
-            store,
-            &wakers,
-            &links,
-            pipeline.metrics(),
-            &cancel,
-        )
-        .await
-        .unwrap();
+        deliver::spawn_workers(&config, store, &wakers, &links, pipeline.metrics(), &cancel)
+            .await
+            .unwrap();
         let router = api::router(AppState {
             pipeline: pipeline.clone(),
             links,
@@ -288,7 +281,10 @@ impl Hub {
             .pipeline
             .process(&raw, "canonical-json", Origin::Fresh)
             .await;
-        assert!(matches!(outcome, InputOutcome::Committed { .. }), "{outcome:?}");
+        assert!(
+            matches!(outcome, InputOutcome::Committed { .. }),
+            "{outcome:?}"
+        );
     }
 
     async fn post(&self, body: &serde_json::Value, traceparent: Option<&str>) -> reqwest::Response {
@@ -370,7 +366,12 @@ async fn deliver_spans(trace_id: &str, n: usize) -> Vec<SpanData> {
         }
     })
     .await
-    .unwrap_or_else(|_| panic!("{n} deliver spans in trace {trace_id}: {:?}", names(&in_trace(trace_id))))
+    .unwrap_or_else(|_| {
+        panic!(
+            "{n} deliver spans in trace {trace_id}: {:?}",
+            names(&in_trace(trace_id))
+        )
+    })
 }
 
 async fn one_trace_runs_from_http_ingest_through_every_delivery_attempt(store: &Store) {
@@ -382,7 +383,10 @@ async fn one_trace_runs_from_http_ingest_through_every_delivery_attempt(store: &
     let trace_id = Uuid::new_v4().simple().to_string();
     let caller_span = "00f067aa0ba902b7";
     let response = hub
-        .post(&la_event(), Some(&format!("00-{trace_id}-{caller_span}-01")))
+        .post(
+            &la_event(),
+            Some(&format!("00-{trace_id}-{caller_span}-01")),
+        )
         .await;
     assert_eq!(response.status(), 202);
     let event_id = response.json::<serde_json::Value>().await.unwrap()["event_ids"][0]
@@ -404,7 +408,10 @@ async fn one_trace_runs_from_http_ingest_through_every_delivery_attempt(store: &
     assert_eq!(attr(ingest, "adapter").as_deref(), Some("http-ingest"));
     assert_eq!(attr(ingest, "format").as_deref(), Some("canonical-json"));
     assert_eq!(attr(ingest, "outcome").as_deref(), Some("committed"));
-    assert_eq!(attr(ingest, "event_ids").as_deref(), Some(event_id.as_str()));
+    assert_eq!(
+        attr(ingest, "event_ids").as_deref(),
+        Some(event_id.as_str())
+    );
     let ingest_id = ingest.span_context.span_id();
     for step in ["receive", "normalise", "validate", "commit"] {
         assert_eq!(one(&spans, step).parent_span_id, ingest_id, "{step}");
@@ -531,7 +538,9 @@ async fn metrics_count_inputs_and_attempts_per_source_and_agency() {
                 .text()
                 .await
                 .unwrap();
-            if text.contains(r#"throughline_agency_deliveries{agency="school-a",status="delivered"} 1"#) {
+            if text.contains(
+                r#"throughline_agency_deliveries{agency="school-a",status="delivered"} 1"#,
+            ) {
                 return text;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;
@@ -558,25 +567,58 @@ async fn metrics_count_inputs_and_attempts_per_source_and_agency() {
         l.push((k, v));
         l
     };
-    assert_eq!(value("throughline_inputs_total", &with(&la, "outcome", "committed")), 1.0);
-    assert_eq!(value("throughline_inputs_total", &with(&la, "outcome", "quarantined")), 1.0);
-    assert_eq!(value("throughline_inputs_total", &with(&la, "outcome", "duplicate")), 0.0);
+    assert_eq!(
+        value(
+            "throughline_inputs_total",
+            &with(&la, "outcome", "committed")
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "throughline_inputs_total",
+            &with(&la, "outcome", "quarantined")
+        ),
+        1.0
+    );
+    assert_eq!(
+        value(
+            "throughline_inputs_total",
+            &with(&la, "outcome", "duplicate")
+        ),
+        0.0
+    );
     let school_src = [("source", "school-api"), ("adapter", "http-ingest")];
     assert_eq!(
-        value("throughline_inputs_total", &with(&school_src, "outcome", "committed")),
+        value(
+            "throughline_inputs_total",
+            &with(&school_src, "outcome", "committed")
+        ),
         1.0
     );
-    assert_eq!(value("throughline_pipeline_duration_seconds_count", &la), 2.0);
+    assert_eq!(
+        value("throughline_pipeline_duration_seconds_count", &la),
+        2.0
+    );
     let school = [("agency", "school-a"), ("adapter", "webhook")];
     assert_eq!(
-        value("throughline_delivery_attempts_total", &with(&school, "outcome", "retryable")),
+        value(
+            "throughline_delivery_attempts_total",
+            &with(&school, "outcome", "retryable")
+        ),
         1.0
     );
     assert_eq!(
-        value("throughline_delivery_attempts_total", &with(&school, "outcome", "delivered")),
+        value(
+            "throughline_delivery_attempts_total",
+            &with(&school, "outcome", "delivered")
+        ),
         1.0
     );
-    assert_eq!(value("throughline_delivery_duration_seconds_count", &school), 2.0);
+    assert_eq!(
+        value("throughline_delivery_duration_seconds_count", &school),
+        2.0
+    );
 
     // Every histogram: ascending bounds, cumulative counts, +Inf equal to _count.
     for family in [
@@ -585,11 +627,15 @@ async fn metrics_count_inputs_and_attempts_per_source_and_agency() {
     ] {
         assert!(text.contains(&format!("# TYPE {family} histogram")));
         let bucket = format!("{family}_bucket");
-        let mut series: std::collections::BTreeMap<Vec<(String, String)>, Vec<(f64, f64)>> =
-            Default::default();
+        let mut series: std::collections::BTreeMap<Labels, Vec<(f64, f64)>> = Default::default();
         for s in samples.iter().filter(|s| s.name == bucket) {
             let le = s.labels.iter().find(|(k, _)| k == "le").unwrap().1.clone();
-            let rest: Vec<_> = s.labels.iter().filter(|(k, _)| k != "le").cloned().collect();
+            let rest: Vec<_> = s
+                .labels
+                .iter()
+                .filter(|(k, _)| k != "le")
+                .cloned()
+                .collect();
             let le = if le == "+Inf" {
                 f64::INFINITY
             } else {
@@ -599,8 +645,14 @@ async fn metrics_count_inputs_and_attempts_per_source_and_agency() {
         }
         assert!(!series.is_empty(), "{family} has series");
         for (labels, buckets) in series {
-            assert!(buckets.windows(2).all(|w| w[0].0 < w[1].0), "{family}{labels:?} bounds ascend");
-            assert!(buckets.windows(2).all(|w| w[0].1 <= w[1].1), "{family}{labels:?} cumulative");
+            assert!(
+                buckets.windows(2).all(|w| w[0].0 < w[1].0),
+                "{family}{labels:?} bounds ascend"
+            );
+            assert!(
+                buckets.windows(2).all(|w| w[0].1 <= w[1].1),
+                "{family}{labels:?} cumulative"
+            );
             let (last_le, inf) = *buckets.last().unwrap();
             assert!(last_le.is_infinite());
             let count = samples
@@ -625,16 +677,22 @@ async fn metrics_count_inputs_and_attempts_per_source_and_agency() {
         }
     }
     for secret in child_data() {
-        assert!(!text.contains(secret), "/metrics carries child data ({secret})");
+        assert!(
+            !text.contains(secret),
+            "/metrics carries child data ({secret})"
+        );
     }
     drop(hub);
     backend.tidy().await;
 }
 
+/// A sample's labels, in the order written.
+type Labels = Vec<(String, String)>;
+
 #[derive(Debug)]
 struct Sample {
     name: String,
-    labels: Vec<(String, String)>,
+    labels: Labels,
     value: f64,
 }
 
@@ -662,7 +720,9 @@ fn parse(text: &str) -> Vec<Sample> {
             Sample {
                 name,
                 labels,
-                value: value.parse().unwrap_or_else(|_| panic!("a number in {line}")),
+                value: value
+                    .parse()
+                    .unwrap_or_else(|_| panic!("a number in {line}")),
             }
         })
         .collect()

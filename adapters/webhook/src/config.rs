@@ -31,6 +31,7 @@ const RESERVED_HEADERS: &[&str] = &[
     "throughline-event-kind",
     "throughline-schema-version",
     "throughline-signature",
+    "traceparent",
 ];
 
 /// Where and how to deliver notifications to one agency's webhook endpoint.

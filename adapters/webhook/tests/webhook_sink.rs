@@ -436,10 +436,14 @@ async fn sends_the_attempts_traceparent_only_when_there_is_one() {
     let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
     assert_eq!(
-        sink.deliver_traced(&notification(), Some(traceparent)).await,
+        sink.deliver_traced(&notification(), Some(traceparent))
+            .await,
         DeliveryOutcome::Delivered
     );
-    assert_eq!(sink.deliver(&notification()).await, DeliveryOutcome::Delivered);
+    assert_eq!(
+        sink.deliver(&notification()).await,
+        DeliveryOutcome::Delivered
+    );
 
     let seen = server.seen();
     assert_eq!(header(&seen[0].headers, "traceparent"), traceparent);

@@ -79,9 +79,7 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
             out.push_str("# TYPE throughline_agency_deliveries gauge\n");
             // Only configured agencies with a sink: a label value never comes from elsewhere.
             let metrics = state.pipeline.metrics();
-            for (agency, status, n) in by_agency
-                .iter()
-                .filter(|(a, _, _)| metrics.knows_agency(a))
+            for (agency, status, n) in by_agency.iter().filter(|(a, _, _)| metrics.knows_agency(a))
             {
                 out.push_str(&format!(
                     "throughline_agency_deliveries{{agency=\"{}\",status=\"{}\"}} {n}\n",

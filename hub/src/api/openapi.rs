@@ -10,16 +10,16 @@
 //! Written by hand here is only what no type holds: the paths, the statuses each handler can
 //! answer and why, and the two bodies built as JSON values (readiness and a child's timeline).
 //!
-//! Two tests keep it honest: `tests` below fails when a route registered under `/v1` in
+//! Two tests keep it honest: `openapi/tests.rs` fails when a route registered under `/v1` in
 //! `api.rs` is missing from the document, and `tests/openapi.rs` runs schemathesis against the
 //! real hub, checking every answer against the document. The dashboard (`/dashboard`) is a
 //! website, not part of the API, and is not described.
 
+mod build;
+
 use std::sync::LazyLock;
 
 use axum::response::{IntoResponse, Response};
-use schemars::generate::{SchemaGenerator, SchemaSettings};
-use schemars::{JsonSchema, Schema};
 use serde_json::{Map, Value, json};
 use throughline_contracts::event::EventSubmission;
 use throughline_contracts::kind::EventKind;
@@ -33,276 +33,12 @@ use super::problem::Problem;
 use crate::import::ImportReport;
 use crate::store::deliveries::DeliverySummary;
 use crate::store::handoffs::Handoff;
-
-/// The security scheme of a source's key (every source has its own).
-const SOURCE_KEY: &str = "sourceKey";
-/// The same key sent as `X-API-Key`.
-const SOURCE_KEY_HEADER: &str = "sourceKeyHeader";
-/// The security scheme of `api.operator_api_key`.
-const OPERATOR_KEY: &str = "operatorKey";
+use build::{OPERATOR_KEY, Op, SOURCE_KEY, SOURCE_KEY_HEADER, Schemas};
 
 /// `GET /v1/openapi.json`. Open to anyone, like `/healthz`: it describes the API, not its data.
 pub async fn serve() -> Response {
     static DOCUMENT: LazyLock<Value> = LazyLock::new(document);
     axum::Json(&*DOCUMENT).into_response()
-}
-
-/// The schemas of the document's bodies: requests described as the hub reads them, responses
-/// as it writes them (schemars' two contracts), both into `#/components/schemas`.
-struct Schemas {
-    requests: SchemaGenerator,
-    responses: SchemaGenerator,
-}
-
-fn settings() -> SchemaSettings {
-    SchemaSettings::draft2020_12().with(|s| {
-        s.definitions_path = "/components/schemas".into();
-        s.meta_schema = None;
-    })
-}
-
-impl Schemas {
-    fn new() -> Self {
-        Self {
-            requests: settings().for_deserialize().into_generator(),
-            responses: settings().for_serialize().into_generator(),
-        }
-    }
-
-    fn request<T: JsonSchema>(&mut self) -> Value {
-        self.requests.subschema_for::<T>().to_value()
-    }
-
-    fn response<T: JsonSchema>(&mut self) -> Value {
-        self.responses.subschema_for::<T>().to_value()
-    }
-
-    /// A query struct's fields as OpenAPI query parameters, with their doc comments.
-    fn query<T: JsonSchema>() -> Vec<Value> {
-        let root: Schema = settings()
-            .with(|s| s.inline_subschemas = true)
-            .for_deserialize()
-            .into_generator()
-            .into_root_schema_for::<T>();
-        let root = root.to_value();
-        let required: Vec<&str> = root["required"]
-            .as_array()
-            .map(|r| r.iter().filter_map(Value::as_str).collect())
-            .unwrap_or_default();
-        let Some(properties) = root["properties"].as_object() else {
-            return Vec::new();
-        };
-        properties
-            .iter()
-            .map(|(name, schema)| {
-                let mut schema = without_null(schema.clone());
-                let description = schema
-                    .as_object_mut()
-                    .and_then(|s| s.remove("description"))
-                    .unwrap_or(Value::Null);
-                let mut p = json!({
-                    "name": name,
-                    "in": "query",
-                    "required": required.contains(&name.as_str()),
-                    "schema": schema,
-                });
-                if !description.is_null() {
-                    p["description"] = description;
-                }
-                p
-            })
-            .collect()
-    }
-
-    /// Every schema referenced so far. A type both read and written must be described the same
-    /// way both times; a difference is reported by name.
-    fn into_components(mut self) -> Result<Map<String, Value>, Vec<String>> {
-        let mut all = self.requests.take_definitions(true);
-        let mut conflicts = Vec::new();
-        for (name, schema) in self.responses.take_definitions(true) {
-            match all.get(&name) {
-                Some(existing) if *existing != schema => conflicts.push(name),
-                Some(_) => {}
-                None => {
-                    all.insert(name, schema);
-                }
-            }
-        }
-        if conflicts.is_empty() {
-            Ok(all)
-        } else {
-            Err(conflicts)
-        }
-    }
-}
-
-/// A query parameter is absent or has a value: `null` is not something a query can say.
-fn without_null(mut schema: Value) -> Value {
-    let Some(s) = schema.as_object_mut() else {
-        return schema;
-    };
-    if let Some(Value::Array(types)) = s.get_mut("type") {
-        types.retain(|t| t != "null");
-        if types.len() == 1 {
-            let only = types.remove(0);
-            s.insert("type".into(), only);
-        }
-    }
-    if let Some(Value::Array(values)) = s.get_mut("enum") {
-        values.retain(|v| !v.is_null());
-    }
-    for key in ["anyOf", "oneOf"] {
-        if let Some(Value::Array(options)) = s.get(key).cloned() {
-            let rest: Vec<Value> = options
-                .into_iter()
-                .filter(|o| o.get("type") != Some(&json!("null")))
-                .collect();
-            if rest.len() == 1 {
-                s.remove(key);
-                if let Some(Value::Object(inner)) = rest.into_iter().next() {
-                    for (k, v) in inner {
-                        s.entry(k).or_insert(v);
-                    }
-                }
-            } else {
-                s.insert(key.into(), Value::Array(rest));
-            }
-        }
-    }
-    schema
-}
-
-/// One operation, built up by what it takes and what it can answer.
-struct Op {
-    value: Value,
-}
-
-impl Op {
-    fn new(id: &str, tag: &str, summary: &str, description: &str) -> Self {
-        Self {
-            value: json!({
-                "operationId": id,
-                "tags": [tag],
-                "summary": summary,
-                "description": description,
-                "responses": {},
-            }),
-        }
-    }
-
-    /// Authenticated with a source's key (as a bearer token or `X-API-Key`).
-    fn source_key(mut self) -> Self {
-        self.value["security"] = json!([{SOURCE_KEY: []}, {SOURCE_KEY_HEADER: []}]);
-        self.problem(401, "No key, or a key no source has.")
-    }
-
-    /// Authenticated with `api.operator_api_key`.
-    fn operator_key(mut self) -> Self {
-        self.value["security"] = json!([{OPERATOR_KEY: []}]);
-        self.problem(401, "No key, or a key that is not the operator key.")
-            .problem(
-                403,
-                "The hub has no `api.operator_api_key` (the operator endpoints are off), or the key is a source's.",
-            )
-    }
-
-    fn path_param(mut self, name: &str, description: &str) -> Self {
-        self.push_params(vec![json!({
-            "name": name,
-            "in": "path",
-            "required": true,
-            "description": description,
-            "schema": {"type": "string"},
-        })]);
-        self
-    }
-
-    fn query(mut self, params: Vec<Value>) -> Self {
-        self.push_params(params);
-        self
-    }
-
-    fn push_params(&mut self, params: Vec<Value>) {
-        let list = self
-            .value
-            .as_object_mut()
-            .expect("an operation is an object")
-            .entry("parameters")
-            .or_insert_with(|| json!([]));
-        if let Value::Array(list) = list {
-            list.extend(params);
-        }
-    }
-
-    /// The request body, by media type.
-    fn body(mut self, required: bool, content: Value) -> Self {
-        self.value["requestBody"] = json!({"required": required, "content": content});
-        self
-    }
-
-    fn answer(mut self, status: u16, description: &str, content: Value) -> Self {
-        self.value["responses"][status.to_string()] =
-            json!({"description": description, "content": content});
-        self
-    }
-
-    fn json(self, status: u16, description: &str, schema: Value) -> Self {
-        self.answer(
-            status,
-            description,
-            json!({"application/json": {"schema": schema}}),
-        )
-    }
-
-    /// An RFC 9457 problem (`application/problem+json`), with why this operation answers it.
-    fn problem(mut self, status: u16, description: &str) -> Self {
-        let mut response = json!({
-            "description": description,
-            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}},
-        });
-        if status == 503 {
-            response["headers"] = json!({"Retry-After": {
-                "description": "Seconds to wait before retrying.",
-                "schema": {"type": "integer", "minimum": 0},
-            }});
-        }
-        self.value["responses"][status.to_string()] = response;
-        self
-    }
-
-    /// The store did not answer.
-    fn unavailable(self) -> Self {
-        self.problem(503, "The hub's store is unavailable: retry after `Retry-After` seconds.")
-    }
-
-    /// The body could not be read, or is larger than `api.body_limit_bytes`.
-    fn body_problems(self) -> Self {
-        self.problem(400, "The request body could not be read.")
-            .problem(413, "The body is larger than `api.body_limit_bytes`.")
-    }
-
-    /// A follow-up operation fed from this answer (for readers and for schemathesis's stateful
-    /// phase).
-    fn link(mut self, status: u16, name: &str, operation: &str, id: &str) -> Self {
-        self.value["responses"][status.to_string()]["links"][name] =
-            json!({"operationId": operation, "parameters": {"id": id}});
-        self
-    }
-
-    /// Links from an answer holding a handoff (at `at`) to what can be done with it.
-    fn handoff_links(self, status: u16, at: &str) -> Self {
-        let id = format!("$response.body#{at}/id");
-        self.link(status, "handoff", "getHandoff", &id)
-            .link(status, "acknowledge", "acknowledgeHandoff", &id)
-            .link(status, "startExemption", "startExemption", &id)
-            .link(status, "endExemption", "endExemption", &id)
-            .link(
-                status,
-                "childTimeline",
-                "childTimeline",
-                &format!("$response.body#{at}/child_id"),
-            )
-    }
 }
 
 /// The whole document.
@@ -315,8 +51,9 @@ pub fn document() -> Value {
     let delivery = s.response::<DeliverySummary>();
     let kind = s.response::<EventKind>();
     let submission = s.request::<EventSubmission>();
-    let json_or_csv = json!({
+    let native = json!({
         "application/json": {"schema": {}},
+        "application/fhir+json": {"schema": {"type": "object"}},
         "text/csv": {"schema": {"type": "string"}},
     });
     let xml = json!({"application/xml": {"schema": {"type": "string"}}});
@@ -345,10 +82,20 @@ pub fn document() -> Value {
         .source_key()
         .body(
             true,
-            json!({"application/json": {"schema": {"oneOf": [
-                submission.clone(),
-                {"type": "array", "items": submission},
-            ]}}}),
+            json!({"application/json": {
+                "schema": {"oneOf": [
+                    submission.clone(),
+                    {"type": "array", "items": submission, "minItems": 1},
+                ]},
+                "example": {
+                    "schema_version": 1,
+                    "occurred_at": "2026-10-01T09:00:00Z",
+                    "source": {"agency": "camhs-north", "system": "rio", "adapter": "http"},
+                    "subject": {"identifiers": {"nhs_number": "9434765919"}},
+                    "kind": "episode_of_care.opened",
+                    "payload": {"episode_id": "E1", "service": "camhs", "on": "2026-10-01"},
+                },
+            }}),
         )
         .json(202, "Committed.", accepted.clone())
         .body_problems()
@@ -363,11 +110,11 @@ pub fn document() -> Value {
             "postNative",
             "ingest",
             "Submit an input in the source's own format",
-            "A body in the source's configured format: `canonical-json`, `social-care-csv`, or `mapping:<id>` (the system's own JSON or CSV, `docs/adapters/mapping.md`).",
+            "A body in the source's configured format: `canonical-json`, `social-care-csv`, `fhir` (FHIR R4 UK Core resources and Bundles, `docs/adapters/fhir.md`), or `mapping:<id>` (the system's own JSON or CSV, `docs/adapters/mapping.md`).",
         )
         .source_key()
         .path_param("source", "The source's id; the key must be this source's.")
-        .body(true, json_or_csv)
+        .body(true, native)
         .json(202, "Committed.", accepted.clone())
         .problem(403, "The key belongs to another source.")
         .body_problems()
@@ -437,7 +184,10 @@ pub fn document() -> Value {
         .path_param("id", handoff_id)
         .json(200, "The handoff.", handoff.clone())
         .handoff_links(200, "")
-        .problem(404, "No handoff with this id was sent to or by this agency.")
+        .problem(
+            404,
+            "No handoff with this id was sent to or by this agency.",
+        )
         .unavailable(),
     );
     add(
@@ -453,7 +203,10 @@ pub fn document() -> Value {
         .path_param("id", handoff_id)
         .body(
             true,
-            json!({"application/json": {"schema": s.request::<Acknowledgement>()}}),
+            json!({"application/json": {
+                "schema": s.request::<Acknowledgement>(),
+                "example": {"outcome": "accepted"},
+            }}),
         )
         .json(202, "The answer was committed.", accepted)
         .problem(403, "This agency sent the handoff; only its receiver may answer.")
@@ -476,7 +229,10 @@ pub fn document() -> Value {
         .path_param("id", handoff_id)
         .body(
             true,
-            json!({"application/json": {"schema": s.request::<ExemptionRequest>()}}),
+            json!({"application/json": {
+                "schema": s.request::<ExemptionRequest>(),
+                "example": {"reason": "child_away"},
+            }}),
         )
         .json(200, "The handoff with its new pauses and deadline.", handoff.clone())
         .problem(403, "This agency may not pause this handoff's clock.")
@@ -501,7 +257,11 @@ pub fn document() -> Value {
             false,
             json!({"application/json": {"schema": s.request::<ExemptionEnd>()}}),
         )
-        .json(200, "The handoff with its new pauses and deadline.", handoff.clone())
+        .json(
+            200,
+            "The handoff with its new pauses and deadline.",
+            handoff.clone(),
+        )
         .problem(403, "This agency may not restart this handoff's clock.")
         .problem(404, "No such handoff for this agency.")
         .problem(409, "No exemption is running, or the time does not fit.")

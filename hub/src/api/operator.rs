@@ -106,6 +106,7 @@ pub struct DeliveriesQuery {
     #[schemars(range(min = 1, max = 1000))]
     limit: Option<u16>,
     /// The previous page's `next_cursor`, for the page after it.
+    #[schemars(pattern(r"^[0-9]{1,18}$"))]
     cursor: Option<String>,
 }
 
@@ -139,6 +140,12 @@ fn limit(limit: Option<u16>) -> Result<i64, Problem> {
     }
 }
 
+/// A deliveries cursor: the last delivery's place in the queues (`seq`).
+#[allow(clippy::result_large_err)]
+fn parse_delivery_cursor(cursor: &str) -> Result<i64, Problem> {
+    cursor.parse().map_err(|_| invalid_cursor())
+}
+
 pub async fn deliveries(
     State(state): State<AppState>,
     query: Result<Query<DeliveriesQuery>, QueryRejection>,
@@ -148,11 +155,7 @@ pub async fn deliveries(
         authenticate(&state, &headers)?;
         let Query(q) = query.map_err(Problem::invalid_query)?;
         let limit = limit(q.limit)?;
-        let before_seq = q
-            .cursor
-            .as_deref()
-            .map(|c| c.parse::<i64>().map_err(|_| invalid_cursor()))
-            .transpose()?;
+        let before_seq = q.cursor.as_deref().map(parse_delivery_cursor).transpose()?;
         let mut conn = state
             .pipeline
             .store()
@@ -216,6 +219,9 @@ pub struct QuarantineQuery {
     #[schemars(range(min = 1, max = 1000))]
     limit: Option<u16>,
     /// The previous page's `next_cursor`, for the page after it.
+    #[schemars(pattern(
+        r"^[0-9]{1,15}_[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+    ))]
     cursor: Option<String>,
 }
 

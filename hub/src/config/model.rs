@@ -46,6 +46,10 @@ pub struct HubConfig {
     /// one with `format = "mapping:<id>"` (see `docs/adapters/mapping.md`).
     #[serde(default)]
     pub mappings: Vec<throughline_adapter_mapping::MappingConfig>,
+    /// Where operators hear about alerts: one notice when a problem opens and one when it
+    /// resolves (README, "Operator alerts"). Absent: alerts are only on the dashboard and CLI.
+    #[serde(default)]
+    pub operator_channels: Vec<crate::alerting::OperatorChannelConfig>,
 }
 
 /// `[handoffs]`: every referral, transfer and closure notice is tracked until the receiver

@@ -119,6 +119,8 @@ pub struct Validated {
     /// The normaliser for each format a source may name: the static formats and every
     /// `[[mappings]]` table as `mapping:<id>`.
     pub normalisers: Normalisers,
+    /// `[[operator_channels]]`, checked.
+    pub operator_channels: Vec<crate::alerting::OperatorChannelConfig>,
 }
 
 /// `[handoffs]`, validated.
@@ -540,8 +542,13 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
     }
 
     let handoffs = handoff_settings(file, &c.handoffs, &agencies, &mut errors);
-    let operator_key_sha256 =
-        operator_key(file, c.api.operator_api_key.as_deref(), &key_hashes, &mut errors);
+    let operator_key_sha256 = operator_key(
+        file,
+        c.api.operator_api_key.as_deref(),
+        &key_hashes,
+        &mut errors,
+    );
+    crate::alerting::config::check(file, &c.operator_channels, &mut errors);
 
     if !errors.is_empty() {
         return Err(errors);
@@ -563,6 +570,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         handoffs,
         normalisers,
         operator_key_sha256,
+        operator_channels: c.operator_channels,
     })
 }
 

@@ -9,6 +9,8 @@
 //! | `auditor`  | yes        | no                                      | no                       |
 //! | `operator` | yes        | yes                                     | no                       |
 //! | `admin`    | yes        | yes                                     | yes                      |
+//!
+//! Confirming and rejecting a possible identity match count as acting.
 
 use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
@@ -38,7 +40,7 @@ impl Role {
         }
     }
 
-    /// Replay, requeue, discard, pause and resume.
+    /// Replay, requeue, discard, pause and resume; confirm and reject possible matches.
     pub fn may_act(self) -> bool {
         matches!(self, Role::Operator | Role::Admin)
     }

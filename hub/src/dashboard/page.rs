@@ -14,7 +14,8 @@ pub struct Nav {
     pub username: String,
     pub role: &'static str,
     pub csrf: String,
-    /// Which page is shown: `overview`, `agencies`, `dead-letters` or `quarantine`.
+    /// Which page is shown: `overview`, `agencies`, `dead-letters`, `quarantine`, `identity`,
+    /// `handoffs` or `audit`.
     pub active: &'static str,
 }
 

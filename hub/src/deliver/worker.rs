@@ -20,6 +20,9 @@ use super::Settings;
 
 /// How many pending deliveries one pass looks at.
 const BATCH: i64 = 200;
+/// Failed attempts on one delivery after which its agency counts as failing (an `agency_failing`
+/// alert): one retry is ordinary, three in a row is a problem operators should hear about.
+const FAILING_AFTER_ATTEMPTS: i64 = 3;
 
 /// Outcomes are recorded together once this many are waiting...
 const RECORD_EVERY: usize = 64;
@@ -292,6 +295,8 @@ impl Worker {
                 })
                 .collect();
             store::audit::append_many(&mut tx, &entries).await?;
+            // The agency takes deliveries again: its `agency_failing` alert, if open, resolves.
+            store::alerts::resolve(&mut tx, &format!("agency_failing:{}", self.agency)).await?;
             let events: Vec<Uuid> = delivered.iter().map(|(d, _)| d.event_id).collect();
             store::handoffs::mark_delivered(
                 &mut tx,
@@ -330,6 +335,19 @@ impl Worker {
                 let next =
                     chrono::Utc::now() + chrono::Duration::from_std(delay).unwrap_or_default();
                 store::deliveries::schedule_retry(tx, d.id, attempts, next, reason).await?;
+                if attempts >= FAILING_AFTER_ATTEMPTS {
+                    store::alerts::raise(
+                        tx,
+                        &format!("agency_failing:{}", self.agency),
+                        "agency_failing",
+                        Some(self.agency.as_str()),
+                        &format!(
+                            "deliveries to `{}` keep failing ({attempts} attempts so far); last: {reason}",
+                            self.agency
+                        ),
+                    )
+                    .await?;
+                }
                 tracing::warn!(agency = %self.agency, delivery_id = %d.id, attempts, retry_in_ms = delay.as_millis() as u64, reason = %reason, "delivery failed; will retry");
             }
             DeliveryOutcome::Retryable { reason, .. } => {

@@ -20,7 +20,9 @@ use crate::store::{self, StoreError, audit::AuditEntry};
 
 /// Why a clock is paused: the statutory exemptions, by code, so no free text (which could name
 /// the child's circumstances) reaches the audit log.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, serde::Serialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Exemption {
     /// The child or young person is away for four weeks or more.

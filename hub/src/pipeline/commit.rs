@@ -163,7 +163,9 @@ pub(super) async fn commit_input(
         // Spans name the event and, once resolved, the hub's own (pseudonymous) child id: never
         // an identifier or demographic from the event.
         let span = tracing::info_span!(target: TARGET, "identity", event_id = %event.id, kind = event.kind().as_str(), child_id = tracing::field::Empty, outcome = tracing::field::Empty);
-        let resolved = identity::resolve(tx, event).instrument(span.clone()).await?;
+        let resolved = identity::resolve(tx, event)
+            .instrument(span.clone())
+            .await?;
         let (child, identifiers) = match resolved {
             identity::Resolution::Child(c, ids) => (c, ids),
             identity::Resolution::Conflict(detail) => {
@@ -199,10 +201,9 @@ pub(super) async fn commit_input(
             }
         }
         let route_span = tracing::info_span!(target: TARGET, "route", event_id = %event.id, recipients = tracing::field::Empty);
-        let notifications =
-            route::route(tx, config, child, &identifiers, event, &mut writes.audit)
-                .instrument(route_span.clone())
-                .await?;
+        let notifications = route::route(tx, config, child, &identifiers, event, &mut writes.audit)
+            .instrument(route_span.clone())
+            .await?;
         route_span.record("recipients", notifications.len());
         store::events::insert(tx, event, source_id, child).await?;
         for n in notifications {

@@ -126,7 +126,7 @@ pub async fn resolve(conn: &mut AnyConnection, event: &Event) -> Result<Resoluti
     if let Some(key) = event.subject.demographics.match_key() {
         let with_key = store::identity::children_with_evidence(conn, &key).await?;
         for &other in &with_key {
-            if other != child && !store::identity::has_open_review(conn, child, other).await? {
+            if other != child && !store::identity::pair_reviewed(conn, child, other).await? {
                 store::identity::open_review(
                     conn,
                     "possible_match",

@@ -128,7 +128,7 @@ pub async fn recent(conn: &mut AnyConnection, limit: i64) -> Result<Vec<AuditRec
     rows.iter().map(record).collect()
 }
 
-fn record(r: &sqlx::any::AnyRow) -> Result<AuditRecord> {
+pub(super) fn record(r: &sqlx::any::AnyRow) -> Result<AuditRecord> {
     Ok(AuditRecord {
         seq: r.try_get("seq")?,
         at: from_ms(r.try_get("at")?),

@@ -447,7 +447,10 @@ pub struct PageQuery<'a> {
 /// One page of deliveries for operators, newest first, each with its `seq` (the next page's
 /// cursor is the last one's). Keyset paging, so a page deep in a large store costs the same as
 /// the first, and rows queued meanwhile do not shift the pages.
-pub async fn page(conn: &mut AnyConnection, q: &PageQuery<'_>) -> Result<Vec<(i64, DeliverySummary)>> {
+pub async fn page(
+    conn: &mut AnyConnection,
+    q: &PageQuery<'_>,
+) -> Result<Vec<(i64, DeliverySummary)>> {
     let mut conditions = Vec::new();
     let mut n = 0;
     let mut next = || {

@@ -460,3 +460,38 @@ pub async fn summary(conn: &mut AnyConnection, now: DateTime<Utc>) -> Result<Sum
         escalations_sent,
     })
 }
+
+/// Open handoffs an operator should look at, for the dashboard: due before `due_before`
+/// (approaching their deadline, or already past it), or escalated whatever their deadline
+/// (a paused clock has none). Soonest deadline first. Both reads use partial indexes over open
+/// handoffs (`handoffs_open_due`, `handoffs_open_escalated`), never the closed history.
+pub async fn needing_attention(
+    conn: &mut AnyConnection,
+    due_before: DateTime<Utc>,
+    limit: i64,
+) -> Result<Vec<Handoff>> {
+    let due = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM handoffs WHERE state IN ('made', 'delivered')
+         AND due_at IS NOT NULL AND due_at < $1 ORDER BY due_at LIMIT $2"
+    )))
+    .bind(to_ms(due_before))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let escalated = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM handoffs WHERE state IN ('made', 'delivered')
+         AND escalation_step > 0 ORDER BY escalated_at LIMIT $1"
+    )))
+    .bind(limit)
+    .fetch_all(&mut *conn)
+    .await?;
+    let mut out: Vec<Handoff> = due.iter().map(row_to_handoff).collect::<Result<_>>()?;
+    for h in escalated.iter().map(row_to_handoff) {
+        let h = h?;
+        if !out.iter().any(|o| o.id == h.id) {
+            out.push(h);
+        }
+    }
+    out.truncate(usize::try_from(limit).unwrap_or(0));
+    Ok(out)
+}

@@ -275,10 +275,11 @@ pub async fn open_reviews(conn: &mut AnyConnection) -> Result<Vec<IdentityReview
         .collect()
 }
 
-/// Whether an open review already concerns this pair of children (in either order).
-pub async fn has_open_review(conn: &mut AnyConnection, a: Uuid, b: Uuid) -> Result<bool> {
+/// Whether this pair of children (in either order) is already under review, or a person
+/// already decided they are two children: a rejected pair is never proposed again.
+pub async fn pair_reviewed(conn: &mut AnyConnection, a: Uuid, b: Uuid) -> Result<bool> {
     let n: i64 = sqlx::query(
-        "SELECT COUNT(*) AS n FROM identity_reviews WHERE status = 'open'
+        "SELECT COUNT(*) AS n FROM identity_reviews WHERE status IN ('open', 'rejected')
          AND ((child_id = $1 AND other_child_id = $2) OR (child_id = $2 AND other_child_id = $1))",
     )
     .bind(a.to_string())

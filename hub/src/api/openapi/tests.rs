@@ -109,10 +109,7 @@ fn every_documented_route_is_registered() {
         .into_iter()
         .filter(|r| !registered.contains(r))
         .collect();
-    assert!(
-        stale.is_empty(),
-        "documented but not served: {stale:?}"
-    );
+    assert!(stale.is_empty(), "documented but not served: {stale:?}");
 }
 
 fn refs(v: &Value, out: &mut Vec<String>) {
@@ -151,7 +148,10 @@ fn the_event_contracts_are_the_ones_the_contracts_crate_publishes() {
         .unwrap()
         .1;
     let ours = &doc["components"]["schemas"]["EventSubmission"];
-    assert_eq!(ours["properties"].as_object().map(|m| m.len()), published["properties"].as_object().map(|m| m.len()));
+    assert_eq!(
+        ours["properties"].as_object().map(|m| m.len()),
+        published["properties"].as_object().map(|m| m.len())
+    );
     assert_eq!(ours["required"], published["required"]);
     // Every definition the published schema has is in the document, described the same way
     // up to where references point.
@@ -170,7 +170,8 @@ fn every_error_answer_is_a_problem_document() {
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             for (status, response) in op["responses"].as_object().unwrap() {
-                if status.starts_with('4') || (status.starts_with('5') && path.starts_with("/v1/")) {
+                if status.starts_with('4') || (status.starts_with('5') && path.starts_with("/v1/"))
+                {
                     assert_eq!(
                         response["content"]["application/problem+json"]["schema"]["$ref"],
                         "#/components/schemas/Problem",
@@ -192,7 +193,10 @@ fn query_parameters_come_from_the_query_types_without_null() {
     assert_eq!(status["in"], "query");
     assert_eq!(status["required"], false);
     let values = status["schema"]["enum"].as_array().unwrap();
-    assert!(values.contains(&"dead".into()) && !values.contains(&Value::Null), "{status}");
+    assert!(
+        values.contains(&"dead".into()) && !values.contains(&Value::Null),
+        "{status}"
+    );
     let limit = params.iter().find(|p| p["name"] == "limit").unwrap();
     assert_eq!(limit["schema"]["type"], "integer", "{limit}");
     assert_eq!(limit["schema"]["maximum"], 1000, "{limit}");
@@ -244,8 +248,16 @@ fn import_report_schema_matches_both_kinds_of_report() {
     ];
     for (report, branch) in reports.iter().zip(schema["oneOf"].as_array().unwrap()) {
         let json = serde_json::to_value(report).unwrap();
-        let keys: BTreeSet<&str> = json.as_object().unwrap().keys().map(String::as_str).collect();
-        assert!(keys.is_subset(&properties), "{keys:?} not all in {properties:?}");
+        let keys: BTreeSet<&str> = json
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        assert!(
+            keys.is_subset(&properties),
+            "{keys:?} not all in {properties:?}"
+        );
         for r in required(schema).into_iter().chain(required(branch)) {
             assert!(keys.contains(r.as_str()), "{r} missing from {json}");
         }
@@ -254,5 +266,9 @@ fn import_report_schema_matches_both_kinds_of_report() {
 
 #[test]
 fn zz_dump() {
-    std::fs::write("/tmp/openapi.json", serde_json::to_string_pretty(&document()).unwrap()).unwrap();
+    std::fs::write(
+        "/tmp/openapi.json",
+        serde_json::to_string_pretty(&document()).unwrap(),
+    )
+    .unwrap();
 }
