@@ -360,6 +360,14 @@ async fn with_100000_deliveries_the_dashboard_reads_only_through_indexes() {
         ),
         ("oldest pending", store::overview::OLDEST_PENDING_SQL),
         ("dead letters", store::deliveries::DEAD_LETTERS_SQL),
+        (
+            "notifications made per minute",
+            store::overview::CREATED_PER_MINUTE_SQL,
+        ),
+        (
+            "notifications left unsent per minute",
+            store::overview::LEFT_UNSENT_PER_MINUTE_SQL,
+        ),
     ] {
         let p = plan(store, sql).await;
         for line in p.lines() {

@@ -67,6 +67,44 @@ fn series(counts: &PerMinute, now: chrono::DateTime<chrono::Utc>) -> Series {
     }
 }
 
+/// The backlog (notifications waiting, all agencies) at the end of each of the last
+/// [`MINUTES`] minutes, worked back from the backlog now: going back past a minute adds what
+/// left the queue in it (delivered, dead or discarded) and takes away what was made in it.
+/// The store keeps no history of its own, so this is derived rather than sampled; minutes
+/// with an empty queue are left out, like the throughput plots' quiet minutes.
+fn backlog(
+    pending_now: i64,
+    made: &PerMinute,
+    left: &[&PerMinute],
+    now: chrono::DateTime<chrono::Utc>,
+) -> PerMinute {
+    let minute_of = |t: &chrono::DateTime<chrono::Utc>| t.timestamp() / 60;
+    let mut change: BTreeMap<i64, i64> = BTreeMap::new();
+    for (t, n) in made {
+        *change.entry(minute_of(t)).or_default() += n;
+    }
+    for series in left {
+        for (t, n) in series.iter() {
+            *change.entry(minute_of(t)).or_default() -= n;
+        }
+    }
+    let this_minute = now.timestamp() / 60;
+    let mut waiting = pending_now;
+    let mut out = Vec::new();
+    for minute in (this_minute - (MINUTES - 1)..=this_minute).rev() {
+        if waiting > 0 {
+            out.push((
+                chrono::DateTime::from_timestamp(minute * 60, 0).unwrap_or_default(),
+                waiting,
+            ));
+        }
+        // The end of the minute before this one: undo this minute's change.
+        waiting = (waiting - change.get(&minute).copied().unwrap_or(0)).max(0);
+    }
+    out.reverse();
+    out
+}
+
 /// Deliveries of one agency by state.
 #[derive(Default)]
 pub struct StateRow {
@@ -103,6 +141,8 @@ pub struct OverviewLive {
     pub updated: String,
     pub events_in: Series,
     pub notifications_out: Series,
+    /// Notifications waiting at the end of each minute (see [`backlog`]).
+    pub backlog: Series,
     pub states: Vec<StateRow>,
     pub totals: StateRow,
     pub links: Vec<LinkRow>,
@@ -119,6 +159,8 @@ pub async fn snapshot(state: &DashState) -> Result<OverviewLive, PageError> {
     let mut conn = state.store().acquire().await?;
     let events = store::overview::events_per_minute(&mut conn, since).await?;
     let delivered = store::overview::notifications_per_minute(&mut conn, since).await?;
+    let made = store::overview::created_per_minute(&mut conn, since).await?;
+    let left_unsent = store::overview::left_unsent_per_minute(&mut conn, since).await?;
     let counts = store::overview::by_agency_and_status(&mut conn).await?;
     let recent = deliveries::list(&mut conn, None, RECENT).await?;
     let held = store::quarantine::count(&mut conn, "held").await?;
@@ -203,6 +245,10 @@ pub async fn snapshot(state: &DashState) -> Result<OverviewLive, PageError> {
         updated: when(now),
         events_in: series(&events, now),
         notifications_out: series(&delivered, now),
+        backlog: series(
+            &backlog(totals.pending, &made, &[&delivered, &left_unsent], now),
+            now,
+        ),
         states: rows.into_values().collect(),
         totals,
         links,
@@ -257,5 +303,30 @@ mod tests {
         assert_eq!(s.bars[1].h, PLOT_HEIGHT);
         assert_eq!(s.bars[0].h, PLOT_HEIGHT / 2);
         assert_eq!(s.bars[1].x, (MINUTES - 1) * 10);
+    }
+
+    #[test]
+    fn the_backlog_is_worked_back_from_now_minute_by_minute() {
+        let now = chrono::DateTime::from_timestamp(1_800_000_030, 0).unwrap();
+        let minute = |ago: i64| {
+            chrono::DateTime::from_timestamp((now.timestamp() / 60 - ago) * 60, 0).unwrap()
+        };
+        // 3 minutes ago 10 were made; 2 minutes ago 4 were delivered and 1 died; this minute
+        // 2 more were made and 1 delivered. 6 wait now.
+        let made = vec![(minute(3), 10), (minute(0), 2)];
+        let delivered = vec![(minute(2), 4), (minute(0), 1)];
+        let dead = vec![(minute(2), 1)];
+        let b = backlog(6, &made, &[&delivered, &dead], now);
+        let at = |ago: i64| b.iter().find(|(t, _)| *t == minute(ago)).map(|(_, n)| *n);
+        assert_eq!(at(0), Some(6), "now");
+        assert_eq!(
+            at(1),
+            Some(5),
+            "before this minute's 2 made and 1 delivered"
+        );
+        assert_eq!(at(2), Some(5), "a quiet minute keeps the level");
+        assert_eq!(at(3), Some(10), "before the 4 delivered and 1 dead");
+        assert_eq!(at(4), None, "before the 10 were made the queue was empty");
+        assert!(b.windows(2).all(|w| w[0].0 < w[1].0), "oldest first");
     }
 }

@@ -13,6 +13,13 @@ pub const EVENTS_PER_MINUTE_SQL: &str = "SELECT received_at / 60000 AS m, COUNT(
      WHERE received_at >= $1 GROUP BY received_at / 60000 ORDER BY m";
 pub const NOTIFICATIONS_PER_MINUTE_SQL: &str = "SELECT delivered_at / 60000 AS m, COUNT(*) AS n FROM deliveries
      WHERE delivered_at IS NOT NULL AND delivered_at >= $1 GROUP BY delivered_at / 60000 ORDER BY m";
+pub const CREATED_PER_MINUTE_SQL: &str =
+    "SELECT created_at / 60000 AS m, COUNT(*) AS n FROM deliveries
+     WHERE created_at >= $1 GROUP BY created_at / 60000 ORDER BY m";
+pub const LEFT_UNSENT_PER_MINUTE_SQL: &str =
+    "SELECT updated_at / 60000 AS m, COUNT(*) AS n FROM deliveries
+     WHERE status IN ('dead', 'discarded') AND updated_at >= $1
+     GROUP BY updated_at / 60000 ORDER BY m";
 pub const BY_AGENCY_AND_STATUS_SQL: &str = "SELECT agency, status, COUNT(*) AS n FROM deliveries
      GROUP BY agency, status ORDER BY agency, status";
 pub const OLDEST_PENDING_SQL: &str = "SELECT created_at FROM deliveries
@@ -57,6 +64,32 @@ pub async fn notifications_per_minute(
     since: chrono::DateTime<chrono::Utc>,
 ) -> Result<PerMinute> {
     let rows = sqlx::query(NOTIFICATIONS_PER_MINUTE_SQL)
+        .bind(to_ms(since))
+        .fetch_all(&mut *conn)
+        .await?;
+    per_minute(&rows)
+}
+
+/// Notifications made per minute since `since` (index `deliveries_created_at`).
+pub async fn created_per_minute(
+    conn: &mut AnyConnection,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<PerMinute> {
+    let rows = sqlx::query(CREATED_PER_MINUTE_SQL)
+        .bind(to_ms(since))
+        .fetch_all(&mut *conn)
+        .await?;
+    per_minute(&rows)
+}
+
+/// Notifications that left the queue undelivered per minute since `since`: dead, or discarded,
+/// by their last change (index `deliveries_left_unsent`). A dead letter discarded later counts
+/// at its discard; one requeued is pending again and counts nowhere here.
+pub async fn left_unsent_per_minute(
+    conn: &mut AnyConnection,
+    since: chrono::DateTime<chrono::Utc>,
+) -> Result<PerMinute> {
+    let rows = sqlx::query(LEFT_UNSENT_PER_MINUTE_SQL)
         .bind(to_ms(since))
         .fetch_all(&mut *conn)
         .await?;
