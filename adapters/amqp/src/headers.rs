@@ -23,6 +23,9 @@ pub const IDEMPOTENCY_KEY_HEADER: &str = "idempotency-key";
 pub const SCHEMA_VERSION_HEADER: &str = "throughline-schema-version";
 /// The hub's pseudonymous child id: the same for every notification about one child.
 pub const CHILD_ID_HEADER: &str = "throughline-child-id";
+/// The delivery attempt's W3C trace context, under the name the W3C's draft AMQP binding of
+/// Trace Context gives it, so a receiver can join the hub's trace. It names the trace only.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
 
 /// The hub's quarantine record for a dead-lettered input.
 pub const QUARANTINE_ID_HEADER: &str = "x-throughline-quarantine-id";
@@ -39,9 +42,10 @@ pub const PERSISTENT: u8 = 2;
 pub(crate) struct PropertiesError(pub(crate) &'static str);
 
 /// The properties a notification is published with: persistent JSON, the idempotency key as
-/// message-id, and the metadata headers.
+/// message-id, the metadata headers and, for a traced attempt, its `traceparent`.
 pub(crate) fn notification_properties(
     notification: &Notification,
+    traceparent: Option<&str>,
 ) -> Result<BasicProperties, PropertiesError> {
     let message_id = ShortString::try_new(notification.idempotency_key.as_str()).map_err(|_| {
         PropertiesError("idempotency key is longer than the 255 bytes an AMQP message-id holds")
@@ -67,6 +71,9 @@ pub(crate) fn notification_properties(
         CHILD_ID_HEADER.into(),
         long_string(notification.child_id.to_string()),
     );
+    if let Some(traceparent) = traceparent {
+        headers.insert(TRACEPARENT_HEADER.into(), long_string(traceparent));
+    }
     Ok(BasicProperties::default()
         .with_delivery_mode(PERSISTENT)
         .with_content_type("application/json".into())

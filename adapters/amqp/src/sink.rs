@@ -90,7 +90,15 @@ impl Drop for AmqpSink {
 #[async_trait]
 impl Sink for AmqpSink {
     async fn deliver(&self, notification: &Notification) -> DeliveryOutcome {
-        let properties = match notification_properties(notification) {
+        self.deliver_traced(notification, None).await
+    }
+
+    async fn deliver_traced(
+        &self,
+        notification: &Notification,
+        traceparent: Option<&str>,
+    ) -> DeliveryOutcome {
+        let properties = match notification_properties(notification, traceparent) {
             Ok(properties) => properties,
             Err(e) => {
                 return DeliveryOutcome::Permanent {

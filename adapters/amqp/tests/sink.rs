@@ -11,7 +11,7 @@ use lapin::ExchangeKind;
 use support::{Broker, BrokerLock, CHILD_DATA, amqp_url, notification, unique};
 use throughline_adapter_amqp::headers::{
     CHILD_ID_HEADER, EVENT_ID_HEADER, EVENT_KIND_HEADER, IDEMPOTENCY_KEY_HEADER,
-    SCHEMA_VERSION_HEADER, string_header,
+    SCHEMA_VERSION_HEADER, TRACEPARENT_HEADER, string_header,
 };
 use throughline_adapter_amqp::{
     AmqpSink, AmqpSinkConfig, BindingConfig, ConnectionState, ExchangeConfig, ExchangeKindConfig,
@@ -116,6 +116,48 @@ async fn delivered_notification_arrives_persistent_with_message_id_and_headers()
 
     sink.close().await;
     assert_eq!(sink.state(), ConnectionState::Closed);
+    f.broker.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traced_attempt_carries_its_traceparent_header_and_an_untraced_one_none() {
+    let f = Fixture::new().await;
+    let sink = AmqpSink::connect(&f.config()).await.unwrap();
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+    assert_eq!(
+        sink.deliver_traced(&notification(), Some(traceparent))
+            .await,
+        DeliveryOutcome::Delivered
+    );
+    assert_eq!(
+        sink.deliver(&notification()).await,
+        DeliveryOutcome::Delivered
+    );
+
+    let traced = f
+        .broker
+        .get(&f.queue)
+        .await
+        .expect("the traced one arrived");
+    let headers = traced.delivery.properties.headers().clone().unwrap();
+    assert_eq!(
+        string_header(&headers, TRACEPARENT_HEADER),
+        Some(traceparent.to_owned())
+    );
+    let untraced = f
+        .broker
+        .get(&f.queue)
+        .await
+        .expect("the untraced one arrived");
+    let headers = untraced.delivery.properties.headers().clone().unwrap();
+    assert_eq!(
+        string_header(&headers, TRACEPARENT_HEADER),
+        None,
+        "an untraced attempt sends no traceparent"
+    );
+
+    sink.close().await;
     f.broker.cleanup().await;
 }
 

@@ -20,11 +20,18 @@ pub const SCHEMA_VERSION_HEADER: &str = "throughline-schema-version";
 pub const CONTENT_TYPE_HEADER: &str = "content-type";
 /// The media type of every notification the sink publishes.
 pub const JSON_CONTENT_TYPE: &str = "application/json";
+/// A traced delivery attempt's W3C trace context, under the header name OpenTelemetry's Kafka
+/// instrumentations read, so a consumer can join the hub's trace. It names the trace only.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
 
-/// The headers published with one notification.
-pub fn notification_headers(notification: &Notification) -> OwnedHeaders {
+/// The headers published with one notification, with `traceparent` for a traced attempt.
+pub fn notification_headers(
+    notification: &Notification,
+    traceparent: Option<&str>,
+) -> OwnedHeaders {
     let event_id = notification.event_id.to_string();
     let schema_version = notification.schema_version.to_string();
+    let traced = traceparent.map(|value| (TRACEPARENT_HEADER, value));
     [
         (EVENT_ID_HEADER, event_id.as_str()),
         (EVENT_KIND_HEADER, notification.kind.as_str()),
@@ -36,8 +43,9 @@ pub fn notification_headers(notification: &Notification) -> OwnedHeaders {
         (CONTENT_TYPE_HEADER, JSON_CONTENT_TYPE),
     ]
     .into_iter()
+    .chain(traced)
     .fold(
-        OwnedHeaders::new_with_capacity(5),
+        OwnedHeaders::new_with_capacity(6),
         |headers, (key, value)| {
             headers.insert(Header {
                 key,
@@ -80,8 +88,9 @@ mod tests {
             subject: serde_json::json!({ "given_name": "CANARY" }),
             payload: serde_json::json!({}),
         };
-        let headers = notification_headers(&notification);
+        let headers = notification_headers(&notification, None);
         assert_eq!(headers.count(), 5);
+        assert_eq!(header_str(&headers, TRACEPARENT_HEADER), None);
         assert_eq!(
             header_str(&headers, EVENT_ID_HEADER),
             Some(event_id.to_string().as_str())
@@ -104,6 +113,11 @@ mod tests {
                 .iter()
                 .all(|h| !h.value.unwrap().starts_with(b"CANARY"))
         );
+
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let traced = notification_headers(&notification, Some(traceparent));
+        assert_eq!(traced.count(), 6);
+        assert_eq!(header_str(&traced, TRACEPARENT_HEADER), Some(traceparent));
     }
 
     #[test]

@@ -154,6 +154,14 @@ impl KafkaSink {
 #[async_trait]
 impl Sink for KafkaSink {
     async fn deliver(&self, notification: &Notification) -> DeliveryOutcome {
+        self.deliver_traced(notification, None).await
+    }
+
+    async fn deliver_traced(
+        &self,
+        notification: &Notification,
+        traceparent: Option<&str>,
+    ) -> DeliveryOutcome {
         let value = match serde_json::to_vec(notification) {
             Ok(value) => value,
             Err(error) => {
@@ -169,7 +177,7 @@ impl Sink for KafkaSink {
         let record = FutureRecord::to(&self.topic)
             .key(&key)
             .payload(&value)
-            .headers(notification_headers(notification));
+            .headers(notification_headers(notification, traceparent));
         let producer = self.producer();
         match producer.send(record, self.message_timeout).await {
             Ok(delivery) => {

@@ -71,6 +71,27 @@ async fn delivered_notification_is_on_the_topic_keyed_by_child_with_headers() {
         );
         assert_eq!(header(record, "throughline-schema-version"), Some("1"));
         assert_eq!(header(record, "content-type"), Some("application/json"));
+        assert_eq!(header(record, "traceparent"), None, "an untraced attempt");
+        topic.delete().await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_traced_attempt_carries_its_traceparent_header() {
+    within(async {
+        let topic = TestTopic::create(1).await;
+        let sink = sink_for(&topic).await;
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+
+        assert_eq!(
+            sink.deliver_traced(&notification(Uuid::now_v7()), Some(traceparent))
+                .await,
+            DeliveryOutcome::Delivered
+        );
+
+        let records = read_all(&topic.name, 1, 1).await;
+        assert_eq!(header(&records[0], "traceparent"), Some(traceparent));
         topic.delete().await;
     })
     .await;
