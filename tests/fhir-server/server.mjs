@@ -57,7 +57,11 @@ const server = createServer((req, res) => {
       log(`internal error on ${req.method} ${path}: ${err.stack ?? err}`);
       return send(res, 500, operationOutcome('exception', 'internal server error'), FHIR_CONTENT_TYPE);
     })
-    .finally(() => log(`${req.method} ${path} ${res.statusCode}`));
+    // A caller's W3C trace context is logged with the request, so tests can see it arrived.
+    .finally(() => {
+      const trace = req.headers.traceparent ? ` traceparent=${req.headers.traceparent}` : '';
+      log(`${req.method} ${path} ${res.statusCode}${trace}`);
+    });
 });
 
 async function handle(req, res, path) {

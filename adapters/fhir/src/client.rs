@@ -35,6 +35,9 @@ use crate::error::{FhirError, Operation, parse_operation_outcome};
 
 /// The media type sent and expected: FHIR JSON, with no version parameter (see the module doc).
 pub const FHIR_JSON: &str = "application/fhir+json";
+/// The W3C Trace Context header a traced delivery attempt sends, so a FHIR server that traces
+/// joins the hub's trace. It names the trace only.
+pub const TRACEPARENT_HEADER: &str = "traceparent";
 
 /// A client for one FHIR server. Cheap to clone.
 #[derive(Clone)]
@@ -273,24 +276,32 @@ impl FhirClient {
     }
 
     /// `POST [base]/{type}` with `If-None-Exist: {condition}`: creates the resource unless one
-    /// matching the condition exists.
+    /// matching the condition exists. `traceparent`, when given, is sent as that header.
     pub async fn create_if_none_exist(
         &self,
         resource_type: &str,
         body: Vec<u8>,
         condition: &str,
+        traceparent: Option<&str>,
     ) -> Result<Created, FhirError> {
         let url = self.url(&[resource_type]);
         let condition = HeaderValue::from_str(condition).map_err(|_| FhirError::Protocol {
             operation: Operation::Create,
             reason: "the If-None-Exist condition is not a valid header value".to_owned(),
         })?;
+        // A malformed value (it comes from the hub's own store) is left out, not sent broken.
+        let traceparent = traceparent.and_then(|t| HeaderValue::from_str(t).ok());
         let (status, response, retry_after) = self
             .send(Operation::Create, move |http| {
-                http.post(url)
+                let request = http
+                    .post(url)
                     .header(header::CONTENT_TYPE, FHIR_JSON)
-                    .header("If-None-Exist", condition)
-                    .body(body)
+                    .header("If-None-Exist", condition);
+                match traceparent {
+                    Some(value) => request.header(TRACEPARENT_HEADER, value),
+                    None => request,
+                }
+                .body(body)
             })
             .await?;
         match status {

@@ -171,6 +171,14 @@ impl FhirNotificationSink {
 #[async_trait::async_trait]
 impl Sink for FhirNotificationSink {
     async fn deliver(&self, notification: &Notification) -> DeliveryOutcome {
+        self.deliver_traced(notification, None).await
+    }
+
+    async fn deliver_traced(
+        &self,
+        notification: &Notification,
+        traceparent: Option<&str>,
+    ) -> DeliveryOutcome {
         let sent = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
         let body = match self
             .communication(notification, &sent)
@@ -181,7 +189,12 @@ impl Sink for FhirNotificationSink {
         };
         match self
             .client
-            .create_if_none_exist("Communication", body, &self.condition(notification))
+            .create_if_none_exist(
+                "Communication",
+                body,
+                &self.condition(notification),
+                traceparent,
+            )
             .await
         {
             Ok(created) => {

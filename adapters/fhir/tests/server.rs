@@ -403,6 +403,30 @@ async fn a_retried_delivery_creates_exactly_one_communication() {
     assert_eq!(c["recipient"][0]["identifier"]["value"], "RXX");
     let all = admin.get("Communication").await;
     assert_eq!(all["entry"].as_array().map(Vec::len), Some(2), "{all}");
+    assert!(
+        !server.log().contains("traceparent="),
+        "an untraced attempt sends no traceparent:\n{}",
+        server.log()
+    );
+}
+
+#[tokio::test]
+async fn a_traced_delivery_sends_its_traceparent_header() {
+    let server = TestServer::start().await;
+    let sink = FhirNotificationSink::connect(&FhirSinkConfig::new(server.config()))
+        .await
+        .unwrap();
+    let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    assert_eq!(
+        sink.deliver_traced(&notification("delivery-key-traced"), Some(traceparent))
+            .await,
+        DeliveryOutcome::Delivered
+    );
+    wait_for_log(
+        &server,
+        &format!("POST /fhir/R4/Communication 201 traceparent={traceparent}"),
+    )
+    .await;
 }
 
 #[tokio::test]
