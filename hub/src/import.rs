@@ -33,7 +33,8 @@ use sha2::{Digest, Sha256};
 use throughline_adapter_cin_census::CinError;
 use throughline_adapter_ctf::CtfError;
 use throughline_contracts::adapter::{InputOutcome, RawInput};
-use throughline_contracts::event::{EventSubmission, FieldProblem};
+use throughline_contracts::event::FieldProblem;
+use throughline_safe_xml::RecordOutcome;
 use uuid::Uuid;
 
 use crate::pipeline::{Pipeline, step};
@@ -401,21 +402,6 @@ impl ImportError {
     }
 }
 
-/// What a file's reader made of one record.
-pub(crate) enum Record {
-    /// Mapped cleanly; `submissions` may be empty (nothing to report).
-    Accepted {
-        index: usize,
-        submissions: Vec<EventSubmission>,
-    },
-    /// Could not be mapped: its raw XML and every problem, for quarantine.
-    Rejected {
-        index: usize,
-        raw: Vec<u8>,
-        problems: Vec<FieldProblem>,
-    },
-}
-
 /// Records committed per transaction.
 const GROUP: usize = 64;
 
@@ -432,7 +418,7 @@ pub(crate) async fn import_records<E: Into<ReadError>>(
     pipeline: &Pipeline,
     source_id: &str,
     mut report: ImportReport,
-    records: impl Iterator<Item = Result<Record, E>>,
+    records: impl Iterator<Item = Result<RecordOutcome, E>>,
     mut progress: impl FnMut(usize),
 ) -> Result<ImportReport, ImportError> {
     let kind = report.kind();
@@ -453,10 +439,12 @@ pub(crate) async fn import_records<E: Into<ReadError>>(
         };
         report.records += 1;
         match record {
-            Record::Accepted { submissions, .. } if submissions.is_empty() => {
+            RecordOutcome::Accepted { submissions, .. } if submissions.is_empty() => {
                 report.without_events += 1;
             }
-            Record::Accepted { index, submissions } => {
+            RecordOutcome::Accepted {
+                index, submissions, ..
+            } => {
                 let body = serde_json::to_vec(&submissions)
                     .map_err(|source| ImportError::Encode { index, source })?;
                 let message_id = format!("{}:{digest}:{index}", kind.message_prefix());
@@ -468,7 +456,7 @@ pub(crate) async fn import_records<E: Into<ReadError>>(
                     commit_group(pipeline, &mut group, &mut report).await?;
                 }
             }
-            Record::Rejected {
+            RecordOutcome::Rejected {
                 index,
                 raw,
                 problems,

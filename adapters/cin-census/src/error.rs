@@ -12,7 +12,7 @@
 use std::io;
 
 use throughline_contracts::event::FieldProblem;
-use throughline_safe_xml::XmlError;
+use throughline_safe_xml::{ShapeError, XmlError, describe_problems};
 
 use crate::config::LimitsError;
 
@@ -59,7 +59,7 @@ pub enum CinError {
     NotCinCensus { reason: &'static str },
 
     /// The header is missing something the mapping needs, or holds something it cannot read.
-    #[error("the CIN census header is invalid: {}", describe(problems))]
+    #[error("the CIN census header is invalid: {}", describe_problems(problems))]
     Header { problems: Vec<FieldProblem> },
 
     /// Elements nest deeper than [`CinLimits::max_depth`](crate::CinLimits::max_depth).
@@ -79,14 +79,6 @@ pub enum CinError {
     /// [`CinLimits::max_child_bytes`](crate::CinLimits::max_child_bytes).
     #[error("Children.Child[{index}] is larger than the limit of {limit} bytes")]
     ChildTooLarge { index: usize, limit: usize },
-}
-
-fn describe(problems: &[FieldProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("{}: {}", p.field, p.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The XML layer's errors in this reader's terms: a record is a child, and an empty document is
@@ -118,5 +110,20 @@ impl From<XmlError> for CinError {
                 reason: "the file could not be read as XML",
             },
         }
+    }
+}
+
+/// The record stream's refusals in census terms: the records are children in `Children`.
+impl From<ShapeError> for CinError {
+    fn from(e: ShapeError) -> Self {
+        let reason = match e {
+            ShapeError::WrongRoot => "the root element is not Message",
+            ShapeError::SecondHeader => "the file has more than one Header",
+            ShapeError::NoHeader => "there is no Header before the children",
+            ShapeError::SecondList => "the file has more than one Children",
+            ShapeError::RecordOutsideList => "a Child element is outside Children",
+            ShapeError::TooManyRecords { limit } => return CinError::TooManyChildren { limit },
+        };
+        CinError::NotCinCensus { reason }
     }
 }

@@ -10,19 +10,17 @@
 //! can write thousands of children and still know exactly what child 731 holds, and which
 //! children were corrupted and how, without keeping anything in memory.
 //!
-//! UPNs are valid by the contracts' rules: the check letter comes from [`Upn::check_letter`],
+//! UPNs are valid by the contracts' rules: the check letter comes from `Upn::check_letter`,
 //! and the LA numbers are the pseudo-LA numbers `001`, `702` and `708` (the domain notes suggest
-//! LA 999 for test data, but 999 is not a recognised LA number, so [`Upn::parse`] would refuse
+//! LA 999 for test data, but 999 is not a recognised LA number, so `Upn::parse` would refuse
 //! it). The header's LEA is 999. Children under five have no UPN and give `UPNunknown` `UN1`
 //! instead, as the census does.
 
 use std::io::{self, Write};
 
 use chrono::{Duration, NaiveDate, NaiveDateTime};
-use throughline_contracts::identifiers::Upn;
+use throughline_safe_xml::fixture::{SplitMix64, corrupted, upn};
 
-/// The letters a UPN may use (the contracts' table, for picking a wrong check letter).
-const UPN_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
 const UPN_LA_CODES: [u16; 3] = [1, 702, 708];
 const REFERRAL_SOURCES: &[&str] = &[
     "1A", "1B", "1C", "1D", "2A", "2B", "3A", "3B", "3C", "3D", "3E", "3F", "4", "5A", "5B", "5C",
@@ -187,24 +185,14 @@ impl FixtureSpec {
         }
     }
 
-    /// Corruption in millionths, so selection is exact integer arithmetic.
-    fn corrupt_per_million(&self) -> u64 {
-        (self.corrupt_fraction.clamp(0.0, 1.0) * 1_000_000.0).round() as u64
-    }
-
     /// How child `index` is corrupted, if it is.
     pub fn corruption(&self, index: usize) -> Option<Corruption> {
-        let per_million = self.corrupt_per_million();
-        let i = index as u64;
-        let before = i * per_million / 1_000_000;
-        let after = (i + 1) * per_million / 1_000_000;
-        (after > before).then(|| Corruption::ALL[(before % 4) as usize])
+        corrupted(self.corrupt_fraction, index).map(|n| Corruption::ALL[n % Corruption::ALL.len()])
     }
 
     /// Child `index`, exactly as [`FixtureSpec::write`] writes it.
     pub fn child(&self, index: usize) -> FixtureChild {
-        let mut rng =
-            SplitMix64::new(self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = SplitMix64::for_record(self.seed, index);
         let corruption = self.corruption(index);
         let census = self.reference_date;
 
@@ -225,17 +213,7 @@ impl FixtureSpec {
                 10 + rng.below(10),
                 index % 1000
             );
-            let letter = Upn::check_letter(&tail).expect("a well-formed UPN tail");
-            let letter = if corruption == Some(Corruption::BadCheckLetter) {
-                let at = UPN_LETTERS
-                    .iter()
-                    .position(|&l| char::from(l) == letter)
-                    .expect("a table letter");
-                char::from(UPN_LETTERS[(at + 1) % UPN_LETTERS.len()])
-            } else {
-                letter
-            };
-            format!("{letter}{tail}")
+            upn(&tail, corruption == Some(Corruption::BadCheckLetter))
         });
 
         let mut episodes = Vec::new();
@@ -507,31 +485,10 @@ pub fn write_child<W: Write>(out: &mut W, spec: &FixtureSpec, c: &FixtureChild) 
     writeln!(out, "    </Child>")
 }
 
-/// A small, fast, seedable generator (SplitMix64): fixtures must be reproducible and need no
-/// statistical quality.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use throughline_contracts::identifiers::Upn;
+
     use super::*;
 
     #[test]

@@ -4,8 +4,9 @@
 //! appear in logs. A header the mapping cannot use refuses the whole file: every child's events
 //! are checked against its `ReferenceDate`.
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime};
+use chrono::{NaiveDate, NaiveDateTime};
 use throughline_contracts::event::FieldProblem;
+use throughline_safe_xml::xs::{self, is_digits};
 use throughline_safe_xml::{Cursor, Visit};
 
 use crate::error::CinError;
@@ -177,7 +178,7 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CinHeader, CinError> {
         }
     };
     let reference_date = match raw.reference_date.as_deref() {
-        Some(d) => parse_date(d).or_else(|| {
+        Some(d) => xs::date(d).or_else(|| {
             problem(H::ReferenceDate, "must be a date as YYYY-MM-DD");
             None
         }),
@@ -201,7 +202,7 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CinHeader, CinError> {
         }
     };
     let created = raw.date_time.as_deref().and_then(|s| {
-        let parsed = parse_date_time(s);
+        let parsed = xs::date_time(s);
         if parsed.is_none() {
             problem(
                 H::DateTime,
@@ -225,54 +226,5 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CinHeader, CinError> {
             },
         }),
         _ => Err(CinError::Header { problems }),
-    }
-}
-
-fn is_digits(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
-}
-
-/// An `xs:date` as the census writes it, `YYYY-MM-DD`.
-pub(crate) fn parse_date(s: &str) -> Option<NaiveDate> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d")
-        .ok()
-        .filter(|_| s.len() == 10)
-}
-
-/// An `xs:dateTime`: local time as written, with or without fractional seconds and offset.
-fn parse_date_time(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .or_else(|| {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.naive_local())
-        })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn dates_are_exactly_yyyy_mm_dd() {
-        assert!(parse_date("2024-03-31").is_some());
-        for bad in [
-            "2024-3-31",
-            "2024-02-30",
-            "31/03/2024",
-            "2024-03-31T00:00:00",
-            "",
-        ] {
-            assert_eq!(parse_date(bad), None, "{bad}");
-        }
-    }
-
-    #[test]
-    fn date_times_with_and_without_offset() {
-        assert!(parse_date_time("2023-05-23T11:14:05").is_some());
-        assert!(parse_date_time("2023-05-23T11:14:05.5").is_some());
-        assert!(parse_date_time("2023-05-23T11:14:05+01:00").is_some());
-        assert!(parse_date_time("23/05/2023").is_none());
     }
 }

@@ -17,6 +17,10 @@
 //! - `child` (private): reading one `Child` element.
 //! - `mapping` (private): the CIN census → contracts mapping table, one child at a time.
 //! - `fixture` (feature `fixtures`): a generator of realistic synthetic census files for tests.
+//!
+//! The XML layer, the walk through a file of records (the header, then one child at a time) and
+//! the [`ChildOutcome`] are `throughline-safe-xml`, shared with the CTF adapter. This crate keeps
+//! what is the census's: its element names, its header, a child's contents and their mapping.
 #![forbid(unsafe_code)]
 
 mod child;

@@ -18,32 +18,18 @@ use chrono::NaiveDate;
 use throughline_calendar::london;
 use throughline_contracts::adapter::NormaliseContext;
 use throughline_contracts::demographics::{Demographics, Sex};
-use throughline_contracts::event::{
-    EventSource, EventSubmission, FieldProblem, SCHEMA_VERSION, Subject, SubjectIdentifiers,
-};
+use throughline_contracts::event::{EventSubmission, FieldProblem, Subject, SubjectIdentifiers};
 use throughline_contracts::identifiers::{LocalId, Upn};
 use throughline_contracts::kind::{
     ChildProtectionPlanStarted, DatedReason, EventBody, SocialCareAssessment, SocialCareReferral,
 };
+use throughline_safe_xml::{RecordProblems, submissions};
 
 use crate::child::{ChildFields, DetailsRecord};
-use crate::header::{CinHeader, parse_date};
+use crate::header::CinHeader;
 
 /// The DfE categories of abuse a child protection plan is under.
 const ABUSE_CATEGORIES: &[&str] = &["NEG", "PHY", "SAB", "EMO", "MUL"];
-
-/// Problems of one child, with paths below `Children.Child[i]`.
-struct Problems {
-    base: String,
-    list: Vec<FieldProblem>,
-}
-
-impl Problems {
-    fn push(&mut self, path: &str, reason: impl Into<String>) {
-        self.list
-            .push(FieldProblem::new(format!("{}.{path}", self.base), reason));
-    }
-}
 
 /// Maps child `index` (from 0) to its submissions, or every problem found.
 pub(crate) fn map_child(
@@ -52,10 +38,7 @@ pub(crate) fn map_child(
     header: &CinHeader,
     ctx: &NormaliseContext,
 ) -> Result<Vec<EventSubmission>, Vec<FieldProblem>> {
-    let mut p = Problems {
-        base: format!("Children.Child[{index}]"),
-        list: Vec::new(),
-    };
+    let mut p = RecordProblems::new(format!("Children.Child[{index}]"));
     for path in &fields.duplicates {
         p.push(path, "appears more than once");
     }
@@ -79,7 +62,7 @@ pub(crate) fn map_child(
             .ok()
     });
     let date_of_birth = fields.birth_date.as_deref().and_then(|s| {
-        date(&mut p, "ChildIdentifiers.PersonBirthDate", s).filter(|dob| {
+        p.date("ChildIdentifiers.PersonBirthDate", s).filter(|dob| {
             let ok = *dob <= census_date;
             if !ok {
                 p.push(
@@ -92,7 +75,7 @@ pub(crate) fn map_child(
     });
     // An unborn child has an expected date instead; it is checked, and is not a date of birth.
     if let Some(s) = fields.expected_birth_date.as_deref() {
-        date(&mut p, "ChildIdentifiers.ExpectedPersonBirthDate", s);
+        p.date("ChildIdentifiers.ExpectedPersonBirthDate", s);
     }
     if fields.birth_date.is_none() && fields.expected_birth_date.is_none() {
         p.push(
@@ -111,9 +94,7 @@ pub(crate) fn map_child(
         details_bodies(&mut p, details, census_date, &mut bodies);
     }
 
-    if !p.list.is_empty() {
-        return Err(p.list);
-    }
+    p.finish()?;
     // Date order, then process order on the same date; the sort is stable, so file order
     // decides the rest.
     bodies.sort_by_key(|body| (body_date(body), process_rank(body)));
@@ -129,29 +110,14 @@ pub(crate) fn map_child(
             ..Demographics::default()
         },
     };
-    let source = EventSource {
-        agency: ctx.agency.clone(),
-        system: ctx.system.clone(),
-        adapter: ctx.adapter.clone(),
-    };
-    Ok(bodies
-        .into_iter()
-        .map(|body| EventSubmission {
-            schema_version: SCHEMA_VERSION,
-            id: None,
-            occurred_at: london::start_of_day(body_date(&body)),
-            source: source.clone(),
-            subject: subject.clone(),
-            body,
-            correlation_id: None,
-            causation_id: None,
-        })
-        .collect())
+    Ok(submissions(ctx, subject, bodies, |body| {
+        london::start_of_day(body_date(body))
+    }))
 }
 
 /// The events of one `CINdetails`: one episode of need.
 fn details_bodies(
-    p: &mut Problems,
+    p: &mut RecordProblems,
     d: &DetailsRecord,
     census_date: NaiveDate,
     bodies: &mut Vec<EventBody>,
@@ -159,8 +125,8 @@ fn details_bodies(
     let base = format!("CINdetails[{}]", d.index);
     let at = |name: &str| format!("{base}.{name}");
     // Every date of an event must fall within the census: on or before its ReferenceDate.
-    let event_date = |p: &mut Problems, path: &str, value: &str| {
-        date(p, path, value).filter(|on| {
+    let event_date = |p: &mut RecordProblems, path: &str, value: &str| {
+        p.date(path, value).filter(|on| {
             let ok = *on <= census_date;
             if !ok {
                 p.push(path, "must not be after the census ReferenceDate");
@@ -338,8 +304,8 @@ fn details_bodies(
 
 /// `GenderCurrent` (to 2023–24) or `Sex` (from 2024–25): `1`/`M` male, `2`/`F` female, `0`/`U`
 /// not known, `9` not specified (recorded as not known).
-fn sex(p: &mut Problems, sex: Option<&str>, gender: Option<&str>) -> Option<Sex> {
-    let read = |p: &mut Problems, path: &str, code: &str| {
+fn sex(p: &mut RecordProblems, sex: Option<&str>, gender: Option<&str>) -> Option<Sex> {
+    let read = |p: &mut RecordProblems, path: &str, code: &str| {
         Some(match code.to_ascii_uppercase().as_str() {
             "1" | "M" => Sex::Male,
             "2" | "F" => Sex::Female,
@@ -378,15 +344,6 @@ fn is_code(code: &str, prefix: &str, range: std::ops::RangeInclusive<u8>) -> boo
         && code[..prefix.len()].eq_ignore_ascii_case(prefix)
         && code.as_bytes()[prefix.len()].is_ascii_digit()
         && range.contains(&(code.as_bytes()[prefix.len()] - b'0'))
-}
-
-/// A date as the census writes it, `YYYY-MM-DD`.
-fn date(p: &mut Problems, path: &str, value: &str) -> Option<NaiveDate> {
-    let parsed = parse_date(value);
-    if parsed.is_none() {
-        p.push(path, "must be a date as YYYY-MM-DD");
-    }
-    parsed
 }
 
 /// The date each body is about, for `occurred_at` and ordering.

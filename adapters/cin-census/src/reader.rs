@@ -11,13 +11,16 @@
 //! limit is exceeded. Mid-file, it means the rest of the file cannot be read; children already
 //! handed over were read correctly, and it is the caller's choice whether to commit them or to
 //! quarantine the file as a whole. After an error the iterator ends.
+//!
+//! The walk through the file (header, then the children of the one `Children`) is
+//! [`RecordStream`], shared with the other record files; this module names the census's
+//! elements and keeps the census's report.
 
-use std::fmt;
 use std::io::BufRead;
 
 use throughline_contracts::adapter::NormaliseContext;
-use throughline_contracts::event::{EventSubmission, FieldProblem};
-use throughline_safe_xml::{Cursor, Step};
+use throughline_contracts::event::FieldProblem;
+use throughline_safe_xml::{FileShape, Record, RecordOutcome, RecordStream};
 
 use crate::child::{ChildFields, read_child};
 use crate::config::CinLimits;
@@ -25,86 +28,32 @@ use crate::error::CinError;
 use crate::header::{CinHeader, read_header, validate};
 use crate::mapping::map_child;
 
-/// Elements that repeat in a census, whose paths carry their position
+/// A census's elements. Those that repeat carry their position in paths
 /// (`Children.Child[12].CINdetails[1].Assessments[0]`).
-const REPEATED: &[&str] = &[
-    "Child",
-    "CINdetails",
-    "Assessments",
-    "CINPlanDates",
-    "Section47",
-    "ChildProtectionPlans",
-    "Disability",
-    "AssessmentFactors",
-    "Reviews",
-    "CPPreviewDate",
-];
+const SHAPE: FileShape = FileShape {
+    root: "Message",
+    header: "Header",
+    list: "Children",
+    record: "Child",
+    repeated: &[
+        "Child",
+        "CINdetails",
+        "Assessments",
+        "CINPlanDates",
+        "Section47",
+        "ChildProtectionPlans",
+        "Disability",
+        "AssessmentFactors",
+        "Reviews",
+        "CPPreviewDate",
+    ],
+};
 
 /// What became of one child. `raw` is the `<Child>` element exactly as written in the file, so a
-/// rejected child can be quarantined alone.
+/// rejected child can be quarantined alone; `index` is its position in `Children`, from 0.
 ///
 /// `Debug` shows the index, sizes and event kinds, never the raw bytes or any event's subject.
-#[derive(Clone, PartialEq)]
-pub enum ChildOutcome {
-    /// The child mapped cleanly. `submissions` may be empty (a child with no `CINdetails`).
-    Accepted {
-        /// Position in `Children`, from 0.
-        index: usize,
-        raw: Vec<u8>,
-        submissions: Vec<EventSubmission>,
-    },
-    /// The child could not be mapped: every problem found, named by element path.
-    Rejected {
-        index: usize,
-        raw: Vec<u8>,
-        problems: Vec<FieldProblem>,
-    },
-}
-
-impl ChildOutcome {
-    /// Position in `Children`, from 0.
-    pub fn index(&self) -> usize {
-        match self {
-            ChildOutcome::Accepted { index, .. } | ChildOutcome::Rejected { index, .. } => *index,
-        }
-    }
-
-    /// The `<Child>` element as written.
-    pub fn raw(&self) -> &[u8] {
-        match self {
-            ChildOutcome::Accepted { raw, .. } | ChildOutcome::Rejected { raw, .. } => raw,
-        }
-    }
-}
-
-impl fmt::Debug for ChildOutcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ChildOutcome::Accepted {
-                index,
-                raw,
-                submissions,
-            } => {
-                let kinds: Vec<&str> = submissions.iter().map(|s| s.body.kind().as_str()).collect();
-                f.debug_struct("Accepted")
-                    .field("index", index)
-                    .field("raw_bytes", &raw.len())
-                    .field("kinds", &kinds)
-                    .finish()
-            }
-            ChildOutcome::Rejected {
-                index,
-                raw,
-                problems,
-            } => f
-                .debug_struct("Rejected")
-                .field("index", index)
-                .field("raw_bytes", &raw.len())
-                .field("problems", problems)
-                .finish(),
-        }
-    }
-}
+pub type ChildOutcome = RecordOutcome;
 
 /// A summary of the children read so far (the whole file, once the iterator has ended cleanly).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,24 +73,12 @@ impl FileReport {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum State {
-    /// Inside `Children`, between children.
-    Children,
-    /// After `Children` (or without one): checking the rest of the document.
-    Trailer,
-    /// The iterator has ended.
-    Done,
-}
-
 /// Reads a CIN census from any [`BufRead`], one child at a time, in memory bounded by its
 /// [`CinLimits`].
 pub struct CinReader<R> {
-    cursor: Cursor<R>,
+    children: RecordStream<R>,
     header: CinHeader,
-    limits: CinLimits,
     ctx: NormaliseContext,
-    state: State,
     report: FileReport,
 }
 
@@ -151,58 +88,18 @@ impl<R: BufRead> CinReader<R> {
     /// child's `LAchildID`.
     pub fn new(input: R, limits: CinLimits, ctx: NormaliseContext) -> Result<Self, CinError> {
         limits.validate()?;
-        let mut cursor = Cursor::new(input, limits.xml(), REPEATED);
-
-        match cursor.step()? {
-            Step::Start if cursor.name() == "Message" => {}
-            Step::Start => {
-                return Err(CinError::NotCinCensus {
-                    reason: "the root element is not Message",
-                });
-            }
-            _ => unreachable!("the first content step is the root element or an error"),
-        }
-
-        let mut raw_header = None;
-        let state = loop {
-            match cursor.step()? {
-                Step::Start if cursor.depth() == 2 && cursor.name() == "Header" => {
-                    if raw_header.is_some() {
-                        return Err(CinError::NotCinCensus {
-                            reason: "the file has more than one Header",
-                        });
-                    }
-                    raw_header = Some(read_header(&mut cursor)?);
-                }
-                Step::Start if cursor.depth() == 2 && cursor.name() == "Children" => {
-                    break State::Children;
-                }
-                Step::Start => {
-                    check_outside_children(cursor.name())?;
-                    cursor.skip_element()?;
-                }
-                // The root ended without children: a file of no children.
-                Step::End => break State::Trailer,
-                Step::Text | Step::Eof => {}
-            }
-        };
-        let Some(raw_header) = raw_header else {
-            return Err(CinError::NotCinCensus {
-                reason: "there is no Header before the children",
-            });
-        };
+        let (children, raw_header) =
+            RecordStream::open(input, limits.xml(), limits.max_children, SHAPE, read_header)?;
         let header = validate(raw_header)?;
         Ok(Self {
-            cursor,
+            children,
             report: FileReport {
                 children: 0,
                 events: 0,
                 rejected: Vec::new(),
             },
             header,
-            limits,
             ctx,
-            state,
         })
     }
 
@@ -220,84 +117,15 @@ impl<R: BufRead> CinReader<R> {
         self.report
     }
 
-    fn read_next(&mut self) -> Result<Option<ChildOutcome>, CinError> {
-        loop {
-            match self.state {
-                State::Done => return Ok(None),
-                State::Children => {
-                    let index = self.report.children;
-                    self.cursor.record_next_element(index);
-                    match self.cursor.step()? {
-                        Step::Start
-                            if self.cursor.depth() == 3 && self.cursor.name() == "Child" =>
-                        {
-                            if index >= self.limits.max_children {
-                                return Err(CinError::TooManyChildren {
-                                    limit: self.limits.max_children,
-                                });
-                            }
-                            let fields = read_child(&mut self.cursor)?;
-                            let raw = self.cursor.take_recording();
-                            return Ok(Some(self.outcome(index, raw, fields)));
-                        }
-                        Step::Start => {
-                            self.cursor.take_recording();
-                            self.cursor.skip_element()?;
-                        }
-                        Step::End => {
-                            self.cursor.take_recording();
-                            self.state = State::Trailer;
-                        }
-                        Step::Text | Step::Eof => {}
-                    }
-                }
-                State::Trailer => match self.cursor.step()? {
-                    Step::Start if self.cursor.depth() == 2 => {
-                        check_outside_children(self.cursor.name())?;
-                        self.cursor.skip_element()?;
-                    }
-                    Step::Start => self.cursor.skip_element()?,
-                    Step::Eof => self.state = State::Done,
-                    Step::End | Step::Text => {}
-                },
-            }
-        }
-    }
-
-    fn outcome(&mut self, index: usize, raw: Vec<u8>, fields: ChildFields) -> ChildOutcome {
+    fn outcome(&mut self, child: Record<ChildFields>) -> ChildOutcome {
+        let Record { index, raw, fields } = child;
+        let mapped = map_child(index, fields, &self.header, &self.ctx);
         self.report.children += 1;
-        match map_child(index, fields, &self.header, &self.ctx) {
-            Ok(submissions) => {
-                self.report.events += submissions.len();
-                ChildOutcome::Accepted {
-                    index,
-                    raw,
-                    submissions,
-                }
-            }
-            Err(problems) => {
-                self.report.rejected.push((index, problems.clone()));
-                ChildOutcome::Rejected {
-                    index,
-                    raw,
-                    problems,
-                }
-            }
+        match &mapped {
+            Ok(submissions) => self.report.events += submissions.len(),
+            Err(problems) => self.report.rejected.push((index, problems.clone())),
         }
-    }
-}
-
-/// Refuses, rather than passes over, what would hold children outside the one `Children`:
-/// skipping it would lose them silently.
-fn check_outside_children(name: &str) -> Result<(), CinError> {
-    match name {
-        "Children" => Err(CinError::NotCinCensus {
-            reason: "the file has more than one Children",
-        }),
-        "Child" => Err(CinError::NotCinCensus {
-            reason: "a Child element is outside Children",
-        }),
-        _ => Ok(()),
+        RecordOutcome::new(index, raw, mapped)
     }
 }
 
@@ -305,14 +133,8 @@ impl<R: BufRead> Iterator for CinReader<R> {
     type Item = Result<ChildOutcome, CinError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        match self.read_next() {
-            Ok(Some(outcome)) => Some(Ok(outcome)),
-            Ok(None) => None,
-            Err(e) => {
-                self.state = State::Done;
-                Some(Err(e))
-            }
-        }
+        let child = self.children.next_record(read_child).transpose()?;
+        Some(child.map(|child| self.outcome(child)))
     }
 }
 

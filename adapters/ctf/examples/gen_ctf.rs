@@ -6,43 +6,17 @@
 //!
 //! Pupils are generated one at a time and streamed to the file, so any size can be written.
 
-use std::fs::File;
 use std::process::ExitCode;
 
 use throughline_adapter_ctf::fixture::FixtureSpec;
+use throughline_safe_xml::fixture::generator_main;
 
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let (Some(pupils), Some(path)) = (args.first(), args.get(1)) else {
-        eprintln!("usage: gen_ctf <pupils> <path> [corrupt_fraction, e.g. 0.03]");
-        return ExitCode::from(2);
-    };
-    let Ok(pupils) = pupils.parse::<usize>() else {
-        eprintln!("pupils must be a whole number");
-        return ExitCode::from(2);
-    };
-    let corrupt_fraction = match args.get(2).map(|f| f.parse::<f64>()) {
-        None => 0.0,
-        Some(Ok(f)) if (0.0..=1.0).contains(&f) => f,
-        Some(_) => {
-            eprintln!("corrupt_fraction must be a number from 0 to 1");
-            return ExitCode::from(2);
-        }
-    };
-    let spec = FixtureSpec {
-        corrupt_fraction,
-        ..FixtureSpec::new(pupils)
-    };
-    let written = File::create(path).and_then(|file| spec.write(file));
-    match written {
-        Ok(()) => {
-            let bytes = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
-            println!("wrote {pupils} pupils ({bytes} bytes) to {path}");
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            eprintln!("could not write {path}: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    generator_main("gen_ctf", "pupils", "0.03", |args, file| {
+        let spec = FixtureSpec {
+            corrupt_fraction: args.corrupt_fraction,
+            ..FixtureSpec::new(args.count)
+        };
+        spec.write(file)
+    })
 }

@@ -13,7 +13,7 @@
 use std::io;
 
 use throughline_contracts::event::FieldProblem;
-use throughline_safe_xml::XmlError;
+use throughline_safe_xml::{ShapeError, XmlError, describe_problems};
 
 use crate::config::LimitsError;
 
@@ -70,7 +70,7 @@ pub enum CtfError {
     },
 
     /// The header is missing something the mapping needs, or holds something it cannot read.
-    #[error("the CTF header is invalid: {}", describe(problems))]
+    #[error("the CTF header is invalid: {}", describe_problems(problems))]
     Header { problems: Vec<FieldProblem> },
 
     /// Elements nest deeper than [`CtfLimits::max_depth`](crate::CtfLimits::max_depth).
@@ -89,14 +89,6 @@ pub enum CtfError {
     /// One pupil is larger than [`CtfLimits::max_pupil_bytes`](crate::CtfLimits::max_pupil_bytes).
     #[error("CTFpupilData.Pupil[{index}] is larger than the limit of {limit} bytes")]
     PupilTooLarge { index: usize, limit: usize },
-}
-
-fn describe(problems: &[FieldProblem]) -> String {
-    problems
-        .iter()
-        .map(|p| format!("{}: {}", p.field, p.reason))
-        .collect::<Vec<_>>()
-        .join("; ")
 }
 
 /// The XML layer's errors, as the CTF reader has always reported them: the same variants and
@@ -128,5 +120,20 @@ impl From<XmlError> for CtfError {
                 reason: "the file could not be read as XML",
             },
         }
+    }
+}
+
+/// The record stream's refusals in CTF terms: the records are pupils in `CTFpupilData`.
+impl From<ShapeError> for CtfError {
+    fn from(e: ShapeError) -> Self {
+        let reason = match e {
+            ShapeError::WrongRoot => "the root element is not CTfile",
+            ShapeError::SecondHeader => "the file has more than one Header",
+            ShapeError::NoHeader => "there is no Header before the pupil data",
+            ShapeError::SecondList => "the file has more than one CTFpupilData",
+            ShapeError::RecordOutsideList => "a Pupil element is outside CTFpupilData",
+            ShapeError::TooManyRecords { limit } => return CtfError::TooManyPupils { limit },
+        };
+        CtfError::NotCtf { reason }
     }
 }

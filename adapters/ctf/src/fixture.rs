@@ -11,18 +11,16 @@
 //! pupils were corrupted and how, without keeping anything in memory.
 //!
 //! UPNs are valid by the contracts' rules: the check letter comes from
-//! [`Upn::check_letter`], and the LA numbers are the pseudo-LA numbers `001`, `702` and `708`
+//! `Upn::check_letter`, and the LA numbers are the pseudo-LA numbers `001`, `702` and `708`
 //! (the domain notes suggest LA 999 for test data, but 999 is not a recognised LA number, so
-//! [`Upn::parse`] would refuse it). The schools use LA 999 and establishment numbers from 1999,
+//! `Upn::parse` would refuse it). The schools use LA 999 and establishment numbers from 1999,
 //! as the MTC does for test schools; school numbers are not checked against the LA list.
 
 use std::io::{self, Write};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
-use throughline_contracts::identifiers::Upn;
+use throughline_safe_xml::fixture::{SplitMix64, corrupted, upn};
 
-/// The letters a UPN may use (the contracts' table, for picking a wrong check letter).
-const UPN_LETTERS: &[u8; 23] = b"ABCDEFGHJKLMNPQRTUVWXYZ";
 const UPN_LA_CODES: [u16; 3] = [1, 702, 708];
 const SURNAMES: &[&str] = &[
     "ASHWORTH",
@@ -219,24 +217,14 @@ impl FixtureSpec {
         }
     }
 
-    /// Corruption in millionths, so selection is exact integer arithmetic.
-    fn corrupt_per_million(&self) -> u64 {
-        (self.corrupt_fraction.clamp(0.0, 1.0) * 1_000_000.0).round() as u64
-    }
-
     /// How pupil `index` is corrupted, if it is.
     pub fn corruption(&self, index: usize) -> Option<Corruption> {
-        let per_million = self.corrupt_per_million();
-        let i = index as u64;
-        let before = i * per_million / 1_000_000;
-        let after = (i + 1) * per_million / 1_000_000;
-        (after > before).then(|| Corruption::ALL[(before % 4) as usize])
+        corrupted(self.corrupt_fraction, index).map(|n| Corruption::ALL[n % Corruption::ALL.len()])
     }
 
     /// Pupil `index`, exactly as [`FixtureSpec::write`] writes it.
     pub fn pupil(&self, index: usize) -> FixturePupil {
-        let mut rng =
-            SplitMix64::new(self.seed ^ (index as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+        let mut rng = SplitMix64::for_record(self.seed, index);
         let corruption = self.corruption(index);
         let created = self.created.date();
 
@@ -245,17 +233,7 @@ impl FixtureSpec {
         let year = 10 + rng.below(10);
         let serial = index % 1000;
         let tail = format!("{la:03}{estab:04}{year:02}{serial:03}");
-        let letter = Upn::check_letter(&tail).expect("a well-formed UPN tail");
-        let letter = if corruption == Some(Corruption::BadCheckLetter) {
-            let at = UPN_LETTERS
-                .iter()
-                .position(|&l| char::from(l) == letter)
-                .expect("a table letter");
-            char::from(UPN_LETTERS[(at + 1) % UPN_LETTERS.len()])
-        } else {
-            letter
-        };
-        let upn = format!("{letter}{tail}");
+        let upn = upn(&tail, corruption == Some(Corruption::BadCheckLetter));
 
         let born = NaiveDate::from_ymd_opt(2010, 9, 1).expect("a valid date")
             + Duration::days(rng.below(9 * 365) as i64);
@@ -538,31 +516,10 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// A small, fast, seedable generator (SplitMix64): fixtures must be reproducible and need no
-/// statistical quality.
-struct SplitMix64(u64);
-
-impl SplitMix64 {
-    fn new(seed: u64) -> Self {
-        Self(seed)
-    }
-
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-
-    /// A number in `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use throughline_contracts::identifiers::Upn;
+
     use super::*;
 
     #[test]

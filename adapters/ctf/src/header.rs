@@ -12,11 +12,12 @@
 
 use std::fmt;
 
-use chrono::{DateTime, NaiveDateTime};
+use chrono::NaiveDateTime;
 use throughline_contracts::event::FieldProblem;
+use throughline_safe_xml::xs::{self, is_digits};
+use throughline_safe_xml::{Cursor, Visit};
 
 use crate::error::CtfError;
-use throughline_safe_xml::{Cursor, Visit};
 
 /// The CTF major versions this reader accepts: the current year's and the previous year's, as a
 /// receiving system is expected to (domain notes §1.1). Add the new version here each year once
@@ -272,7 +273,7 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CtfHeader, CtfError> {
             problems.push(FieldProblem::new(H::DateTime.path(), "is required"));
             None
         }
-        Some(s) => parse_date_time(s).or_else(|| {
+        Some(s) => xs::date_time(s).or_else(|| {
             problems.push(FieldProblem::new(
                 H::DateTime.path(),
                 "must be a date and time such as 2025-07-18T10:30:00",
@@ -427,10 +428,6 @@ fn required_digits(
     }
 }
 
-pub(crate) fn is_digits(s: &str, len: usize) -> bool {
-    s.len() == len && s.bytes().all(|b| b.is_ascii_digit())
-}
-
 /// `25.0`, `25` or `25.1`.
 fn parse_version(s: &str) -> Option<CtfVersion> {
     let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
@@ -443,17 +440,6 @@ fn parse_version(s: &str) -> Option<CtfVersion> {
         major: number(major)?,
         minor: number(minor)?,
     })
-}
-
-/// An `xs:dateTime`: local time as written, with or without fractional seconds and offset.
-fn parse_date_time(s: &str) -> Option<NaiveDateTime> {
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .or_else(|| {
-            DateTime::parse_from_rfc3339(s)
-                .ok()
-                .map(|t| t.naive_local())
-        })
 }
 
 #[cfg(test)]
@@ -477,16 +463,5 @@ mod tests {
         assert_eq!(parse_version("v25"), None);
         assert_eq!(parse_version(""), None);
         assert_eq!(parse_version("2500000.0"), None);
-    }
-
-    #[test]
-    fn parses_date_times_with_and_without_offset() {
-        assert!(parse_date_time("2025-07-18T10:30:00").is_some());
-        assert!(parse_date_time("2025-07-18T10:30:00.123").is_some());
-        assert_eq!(
-            parse_date_time("2025-07-18T10:30:00+01:00").map(|t| t.to_string()),
-            Some("2025-07-18 10:30:00".to_owned())
-        );
-        assert!(parse_date_time("18/07/2025 10:30").is_none());
     }
 }

@@ -17,8 +17,10 @@
 //! - `fixture` (feature `fixtures`): a generator of realistic synthetic CTFs for tests and
 //!   benchmarks.
 //!
-//! The XML layer (DTD and entity refusal, the limits, the copy of each pupil) is
-//! `throughline-safe-xml`, shared with the other XML file adapters.
+//! The XML layer (DTD and entity refusal, the limits, the copy of each pupil), the walk through
+//! a file of records (the header, then one pupil at a time) and the [`PupilOutcome`] are
+//! `throughline-safe-xml`, shared with the other XML file adapters. This crate keeps what is the
+//! CTF's: its element names, its header, a pupil's contents and their mapping.
 #![forbid(unsafe_code)]
 
 pub mod config;

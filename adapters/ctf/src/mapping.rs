@@ -16,30 +16,16 @@
 use chrono::{NaiveDate, NaiveTime};
 use throughline_contracts::adapter::NormaliseContext;
 use throughline_contracts::demographics::{Demographics, Sex};
-use throughline_contracts::event::{
-    EventSource, EventSubmission, FieldProblem, SCHEMA_VERSION, Subject, SubjectIdentifiers,
-};
+use throughline_contracts::event::{EventSubmission, FieldProblem, Subject, SubjectIdentifiers};
 use throughline_contracts::identifiers::Upn;
 use throughline_contracts::kind::{
     DatedReason, Destination, EhcPlanCeased, EhcPlanIssued, EventBody, LookedAfter, SchoolJoined,
     SchoolLeft, SenNeedType, SenSupportStarted,
 };
+use throughline_safe_xml::{RecordProblems, submissions};
 
 use crate::header::{CtfDestination, CtfHeader};
 use crate::pupil::{NeedRecord, PupilFields};
-
-/// Problems of one pupil, with paths below `CTFpupilData.Pupil[i]`.
-struct Problems {
-    base: String,
-    list: Vec<FieldProblem>,
-}
-
-impl Problems {
-    fn push(&mut self, path: &str, reason: impl Into<String>) {
-        self.list
-            .push(FieldProblem::new(format!("{}.{path}", self.base), reason));
-    }
-}
 
 /// Maps pupil `index` (from 0) to its submissions, or every problem found.
 pub(crate) fn map_pupil(
@@ -48,10 +34,7 @@ pub(crate) fn map_pupil(
     header: &CtfHeader,
     ctx: &NormaliseContext,
 ) -> Result<Vec<EventSubmission>, Vec<FieldProblem>> {
-    let mut p = Problems {
-        base: format!("CTFpupilData.Pupil[{index}]"),
-        list: Vec::new(),
-    };
+    let mut p = RecordProblems::new(format!("CTFpupilData.Pupil[{index}]"));
     for path in &fields.duplicates {
         p.push(path, "appears more than once");
     }
@@ -72,7 +55,7 @@ pub(crate) fn map_pupil(
             p.push("DOB", "is required");
             None
         }
-        Some(s) => date(&mut p, "DOB", s).filter(|dob| {
+        Some(s) => p.date("DOB", s).filter(|dob| {
             let ok = *dob <= file_date;
             if !ok {
                 p.push("DOB", "must not be after the file's DateTime");
@@ -142,9 +125,7 @@ pub(crate) fn map_pupil(
         }));
     }
 
-    if !p.list.is_empty() {
-        return Err(p.list);
-    }
+    p.finish()?;
     let subject = Subject {
         identifiers: SubjectIdentifiers {
             upn,
@@ -152,24 +133,9 @@ pub(crate) fn map_pupil(
         },
         demographics,
     };
-    let source = EventSource {
-        agency: ctx.agency.clone(),
-        system: ctx.system.clone(),
-        adapter: ctx.adapter.clone(),
-    };
-    Ok(bodies
-        .into_iter()
-        .map(|body| EventSubmission {
-            schema_version: SCHEMA_VERSION,
-            id: None,
-            occurred_at: body_date(&body).and_time(NaiveTime::MIN).and_utc(),
-            source: source.clone(),
-            subject: subject.clone(),
-            body,
-            correlation_id: None,
-            causation_id: None,
-        })
-        .collect())
+    Ok(submissions(ctx, subject, bodies, |body| {
+        body_date(body).and_time(NaiveTime::MIN).and_utc()
+    }))
 }
 
 /// The SEN events of each `SENhistory/SEN` record, in file order.
@@ -180,7 +146,7 @@ pub(crate) fn map_pupil(
 /// - `E`: `ehc_plan.final` issued on `StartDate`, and `ehc_plan.ceased` on `EndDate` if it has
 ///   one. The CTF has no plan reference, so `plan_id` is `ctf:<source URN>:<StartDate>`.
 fn sen_bodies(
-    p: &mut Problems,
+    p: &mut RecordProblems,
     fields: &PupilFields,
     header: &CtfHeader,
     primary_need: Option<SenNeedType>,
@@ -205,9 +171,9 @@ fn sen_bodies(
                 p.push(&at("StartDate"), "is required for provision K or E");
                 None
             }
-            Some(s) => date(p, &at("StartDate"), s),
+            Some(s) => p.date(&at("StartDate"), s),
         };
-        let end = sen.end.as_deref().and_then(|s| date(p, &at("EndDate"), s));
+        let end = sen.end.as_deref().and_then(|s| p.date(&at("EndDate"), s));
         let (Some(start), end) = (start, end) else {
             continue;
         };
@@ -244,7 +210,7 @@ fn sen_bodies(
 
 /// The current primary need: the open (no `NeedEndDate`) need of `SENtypeRank` 1, the latest
 /// started if there are several. Every need is checked, used or not.
-fn primary_need(p: &mut Problems, needs: &[NeedRecord]) -> Option<SenNeedType> {
+fn primary_need(p: &mut RecordProblems, needs: &[NeedRecord]) -> Option<SenNeedType> {
     let mut best: Option<(Option<NaiveDate>, SenNeedType)> = None;
     for need in needs {
         let at = |name: &str| format!("SENhistory.SENneeds.SENneed[{}].{name}", need.index);
@@ -274,11 +240,11 @@ fn primary_need(p: &mut Problems, needs: &[NeedRecord]) -> Option<SenNeedType> {
         let start = need
             .start
             .as_deref()
-            .and_then(|s| date(p, &at("NeedStartDate"), s));
+            .and_then(|s| p.date(&at("NeedStartDate"), s));
         let end = need
             .end
             .as_deref()
-            .and_then(|s| date(p, &at("NeedEndDate"), s));
+            .and_then(|s| p.date(&at("NeedEndDate"), s));
         if let (Some(kind), Some(1), None) = (kind, rank, end)
             && best.is_none_or(|(best_start, _)| start >= best_start)
         {
@@ -309,7 +275,7 @@ fn need_type(code: &str) -> Option<SenNeedType> {
 
 /// The date the pupil left the source school: the latest `LeavingDate` of the source school in
 /// `SchoolHistory` (matched on LEA and Estab), if the file records one.
-fn left_on(p: &mut Problems, fields: &PupilFields, header: &CtfHeader) -> Option<NaiveDate> {
+fn left_on(p: &mut RecordProblems, fields: &PupilFields, header: &CtfHeader) -> Option<NaiveDate> {
     fields
         .schools
         .iter()
@@ -319,14 +285,14 @@ fn left_on(p: &mut Problems, fields: &PupilFields, header: &CtfHeader) -> Option
         })
         .filter_map(|s| {
             let at = format!("SchoolHistory.School[{}].LeavingDate", s.index);
-            date(p, &at, s.leaving.as_deref()?)
+            p.date(&at, s.leaving.as_deref()?)
         })
         .max()
 }
 
 /// `Sex` (CTF 25) or `Gender` (earlier versions): `M` or `F`.
-fn sex(p: &mut Problems, gender: Option<&str>, sex: Option<&str>) -> Option<Sex> {
-    let read = |p: &mut Problems, path: &str, code: &str| match code {
+fn sex(p: &mut RecordProblems, gender: Option<&str>, sex: Option<&str>) -> Option<Sex> {
+    let read = |p: &mut RecordProblems, path: &str, code: &str| match code {
         "M" | "m" => Some(Sex::Male),
         "F" | "f" => Some(Sex::Female),
         _ => {
@@ -365,17 +331,6 @@ fn postcode(value: &str) -> Option<String> {
         && o.iter().all(u8::is_ascii_alphanumeric)
         && o.iter().any(u8::is_ascii_digit);
     (inward_ok && outward_ok).then(|| format!("{outward} {inward}"))
-}
-
-/// An `xs:date` as CTF writes it, `YYYY-MM-DD`.
-fn date(p: &mut Problems, path: &str, value: &str) -> Option<NaiveDate> {
-    let parsed = NaiveDate::parse_from_str(value, "%Y-%m-%d")
-        .ok()
-        .filter(|_| value.len() == 10);
-    if parsed.is_none() {
-        p.push(path, "must be a date as YYYY-MM-DD");
-    }
-    parsed
 }
 
 /// The date each body is about, for `occurred_at`.

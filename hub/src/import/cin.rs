@@ -3,10 +3,10 @@
 
 use std::io::BufRead;
 
-use throughline_adapter_cin_census::{ChildOutcome, CinLimits, CinReader};
+use throughline_adapter_cin_census::{CinLimits, CinReader};
 use throughline_contracts::adapter::NormaliseContext;
 
-use super::{FileDigest, FileFacts, ImportError, ImportReport, Record, import_records};
+use super::{FileDigest, FileFacts, ImportError, ImportReport, import_records};
 use crate::pipeline::Pipeline;
 
 /// The format a rejected child's raw `<Child>` XML is quarantined under. No normaliser reads it,
@@ -48,27 +48,11 @@ pub async fn import_cin(
         reference_date: header.reference_date,
         lea: header.source.lea.clone(),
     };
-    let records = reader.map(|item| {
-        item.map(|child| match child {
-            ChildOutcome::Accepted {
-                index, submissions, ..
-            } => Record::Accepted { index, submissions },
-            ChildOutcome::Rejected {
-                index,
-                raw,
-                problems,
-            } => Record::Rejected {
-                index,
-                raw,
-                problems,
-            },
-        })
-    });
     import_records(
         pipeline,
         source_id,
         ImportReport::new(facts, digest),
-        records,
+        reader,
         progress,
     )
     .await

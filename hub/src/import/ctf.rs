@@ -2,10 +2,10 @@
 
 use std::io::BufRead;
 
-use throughline_adapter_ctf::{CtfLimits, CtfReader, PupilOutcome};
+use throughline_adapter_ctf::{CtfLimits, CtfReader};
 use throughline_contracts::adapter::NormaliseContext;
 
-use super::{FileDigest, FileFacts, ImportError, ImportReport, Record, import_records};
+use super::{FileDigest, FileFacts, ImportError, ImportReport, import_records};
 use crate::pipeline::Pipeline;
 
 /// The format a rejected pupil's raw `<Pupil>` XML is quarantined under. No normaliser reads it
@@ -60,27 +60,11 @@ pub async fn import_ctf(
     let facts = FileFacts::Ctf {
         ctf_version: header.version.to_string(),
     };
-    let records = reader.map(|item| {
-        item.map(|pupil| match pupil {
-            PupilOutcome::Accepted {
-                index, submissions, ..
-            } => Record::Accepted { index, submissions },
-            PupilOutcome::Rejected {
-                index,
-                raw,
-                problems,
-            } => Record::Rejected {
-                index,
-                raw,
-                problems,
-            },
-        })
-    });
     import_records(
         pipeline,
         source_id,
         ImportReport::new(facts, digest),
-        records,
+        reader,
         progress,
     )
     .await

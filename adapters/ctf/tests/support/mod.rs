@@ -1,11 +1,12 @@
 //! Shared helpers for the CTF reader's integration tests.
-#![allow(dead_code)] // Each test binary uses a different subset.
+#![allow(dead_code, unused_imports)] // Each test binary uses a different subset.
 
 use throughline_adapter_ctf::{CtfError, CtfLimits, CtfReader, PupilOutcome};
 use throughline_contracts::AgencyId;
 use throughline_contracts::adapter::NormaliseContext;
-use throughline_contracts::event::EventSubmission;
-use throughline_contracts::kind::EventKind;
+use throughline_safe_xml::testing;
+/// What every record reader's tests ask of an outcome.
+pub use throughline_safe_xml::testing::{accepted, kinds, rejected};
 
 pub fn ctx() -> NormaliseContext {
     NormaliseContext {
@@ -23,48 +24,12 @@ pub fn open(bytes: &[u8]) -> Result<CtfReader<&[u8]>, CtfError> {
 
 /// Every outcome of a file that must open and read to the end without a file-level error.
 pub fn outcomes(bytes: &[u8]) -> Vec<PupilOutcome> {
-    open(bytes)
-        .unwrap_or_else(|e| panic!("the file should open: {e}"))
-        .map(|r| r.unwrap_or_else(|e| panic!("the file should read to the end: {e}")))
-        .collect()
+    testing::read_all(open(bytes))
 }
 
 /// The first file-level error met, whether on opening or while reading.
 pub fn file_error(bytes: &[u8], limits: CtfLimits) -> CtfError {
-    match CtfReader::new(bytes, limits, ctx()) {
-        Err(e) => e,
-        Ok(reader) => {
-            for item in reader {
-                if let Err(e) = item {
-                    return e;
-                }
-            }
-            panic!("expected a file-level error, but the file read cleanly")
-        }
-    }
-}
-
-pub fn kinds(submissions: &[EventSubmission]) -> Vec<EventKind> {
-    submissions.iter().map(|s| s.body.kind()).collect()
-}
-
-/// The submissions of an accepted pupil.
-pub fn accepted(outcome: &PupilOutcome) -> &[EventSubmission] {
-    match outcome {
-        PupilOutcome::Accepted { submissions, .. } => submissions,
-        other => panic!("expected an accepted pupil, found {other:?}"),
-    }
-}
-
-/// The problems of a rejected pupil as (field, reason) pairs.
-pub fn rejected(outcome: &PupilOutcome) -> Vec<(String, String)> {
-    match outcome {
-        PupilOutcome::Rejected { problems, .. } => problems
-            .iter()
-            .map(|p| (p.field.clone(), p.reason.clone()))
-            .collect(),
-        other => panic!("expected a rejected pupil, found {other:?}"),
-    }
+    testing::first_error(CtfReader::new(bytes, limits, ctx()))
 }
 
 /// A CTF with this header content (after `CTFversion`) and these pupils.
