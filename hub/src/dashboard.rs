@@ -2,11 +2,13 @@
 //! live updates over server-sent events. No JavaScript build, no CDN: the hub serves one CSS
 //! file and a few lines of vanilla JS (`EventSource`) itself. See `docs/dashboard.md`.
 //!
-//! Handlers stay thin, as in the API: check the session (and, for a POST, the CSRF token and
-//! origin), call one store or [`crate::operator`] function, render a template. Who may do and
-//! see what is decided in one place, [`accounts::Role`].
+//! Handlers stay thin, as in the API: check the session (and, for a POST, the CSRF token,
+//! origin and role, all in one extractor, `action::Post`), call one store or
+//! [`crate::operator`] function, render a template. Who may do and see what is decided in one
+//! place, [`accounts::Role`].
 
 pub mod accounts;
+mod action;
 mod agencies;
 mod alerts;
 mod assets;

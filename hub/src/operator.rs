@@ -1,5 +1,5 @@
 //! What operators do to the exception queues: quarantine and dead letters. Shared by the CLI
-//! (and, later, the dashboard), so each action is audited the same way wherever it starts.
+//! and the dashboard, so each action is audited the same way wherever it starts.
 
 use std::sync::Arc;
 
@@ -31,13 +31,34 @@ impl From<sqlx::Error> for OperatorError {
     }
 }
 
-fn entry(operator: &str, action: &str, detail: String) -> AuditEntry {
+/// The audit entry of something an operator did, here or on the dashboard: every one names
+/// the operator the same way.
+pub(crate) fn entry(operator: &str, action: &str, detail: String) -> AuditEntry {
     AuditEntry {
         actor: format!("operator:{operator}"),
         action: action.into(),
         detail: Some(detail),
         ..Default::default()
     }
+}
+
+/// [`entry`] for an action on one agency's deliveries, so the log can be searched by agency.
+fn agency_entry(operator: &str, agency: &str, action: &str, detail: String) -> AuditEntry {
+    AuditEntry {
+        agency: Some(agency.to_owned()),
+        ..entry(operator, action, detail)
+    }
+}
+
+/// Writes the action's audit entry in the action's own transaction and commits both: an
+/// action is never done unaudited, nor audited undone.
+async fn commit_audited(
+    mut tx: sqlx::Transaction<'static, sqlx::Any>,
+    entry: AuditEntry,
+) -> Result<(), OperatorError> {
+    store::audit::append(&mut tx, &entry).await?;
+    tx.commit().await?;
+    Ok(())
 }
 
 /// Shows a quarantined input, raw bytes included; the viewing is audited.
@@ -50,16 +71,15 @@ pub async fn show(
     let item = store::quarantine::get(&mut tx, id)
         .await?
         .ok_or(OperatorError::NotFound(id))?;
-    store::audit::append(
-        &mut tx,
-        &entry(
+    commit_audited(
+        tx,
+        entry(
             operator,
             "quarantine.shown",
             format!("quarantine item {id} shown"),
         ),
     )
     .await?;
-    tx.commit().await?;
     Ok(item)
 }
 
@@ -120,33 +140,30 @@ pub async fn discard(
     {
         return Err(OperatorError::NotHeld(id, item.summary.status));
     }
-    store::audit::append(
-        &mut tx,
-        &entry(
+    commit_audited(
+        tx,
+        entry(
             operator,
             "quarantine.discarded",
             format!("quarantine item {id} discarded: {reason}"),
         ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// Puts every dead-lettered delivery back in its queue; audited.
 pub async fn retry_dead(store: &Store, operator: &str) -> Result<usize, OperatorError> {
     let mut tx = store.begin().await?;
     let requeued = store::deliveries::retry_dead(&mut tx).await?;
-    store::audit::append(
-        &mut tx,
-        &entry(
+    commit_audited(
+        tx,
+        entry(
             operator,
             "deliveries.retry_dead",
             format!("{} dead-lettered deliveries requeued", requeued.len()),
         ),
     )
     .await?;
-    tx.commit().await?;
     Ok(requeued.len())
 }
 
@@ -161,19 +178,16 @@ pub async fn retry_dead_letter(
     let agency = store::deliveries::retry_one(&mut tx, id)
         .await?
         .ok_or(OperatorError::NotDead(id))?;
-    store::audit::append(
-        &mut tx,
-        &AuditEntry {
-            agency: Some(agency.clone()),
-            ..entry(
-                operator,
-                "delivery.requeued",
-                format!("dead-lettered delivery {id} requeued"),
-            )
-        },
+    commit_audited(
+        tx,
+        agency_entry(
+            operator,
+            &agency,
+            "delivery.requeued",
+            format!("dead-lettered delivery {id} requeued"),
+        ),
     )
     .await?;
-    tx.commit().await?;
     Ok(agency)
 }
 
@@ -188,17 +202,15 @@ pub async fn discard_dead_letter(
     if !store::deliveries::discard_dead(&mut tx, id).await? {
         return Err(OperatorError::NotDead(id));
     }
-    store::audit::append(
-        &mut tx,
-        &entry(
+    commit_audited(
+        tx,
+        entry(
             operator,
             "delivery.discarded",
             format!("dead-lettered delivery {id} discarded: {reason}"),
         ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// Pauses deliveries to an agency: its queue keeps filling and nothing is sent until resumed,
@@ -213,20 +225,16 @@ pub async fn pause_agency(
     if !store::agencies::pause(&mut tx, agency, &format!("operator:{operator}"), reason).await? {
         return Err(OperatorError::AgencyAlready(agency.to_owned(), "paused"));
     }
-    store::audit::append(
-        &mut tx,
-        &AuditEntry {
-            agency: Some(agency.to_owned()),
-            ..entry(
-                operator,
-                "agency.paused",
-                format!("deliveries to `{agency}` paused: {reason}"),
-            )
-        },
+    commit_audited(
+        tx,
+        agency_entry(
+            operator,
+            agency,
+            "agency.paused",
+            format!("deliveries to `{agency}` paused: {reason}"),
+        ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }
 
 /// Resumes deliveries to a paused agency; audited.
@@ -239,18 +247,14 @@ pub async fn resume_agency(
     if !store::agencies::resume(&mut tx, agency).await? {
         return Err(OperatorError::AgencyAlready(agency.to_owned(), "running"));
     }
-    store::audit::append(
-        &mut tx,
-        &AuditEntry {
-            agency: Some(agency.to_owned()),
-            ..entry(
-                operator,
-                "agency.resumed",
-                format!("deliveries to `{agency}` resumed"),
-            )
-        },
+    commit_audited(
+        tx,
+        agency_entry(
+            operator,
+            agency,
+            "agency.resumed",
+            format!("deliveries to `{agency}` resumed"),
+        ),
     )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    .await
 }

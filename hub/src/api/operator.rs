@@ -8,13 +8,15 @@
 //! child data (the unmasked input, whose viewing is audited, stays with the CLI and the
 //! dashboard's admins).
 
+use axum::Json;
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
+use sqlx::Any;
+use sqlx::pool::PoolConnection;
 use uuid::Uuid;
 
 use super::AppState;
@@ -60,6 +62,24 @@ fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<(), Problem> {
 
 fn unavailable() -> Problem {
     Problem::unavailable("the hub's store is unavailable; retry later")
+}
+
+/// A connection for an endpoint's reads; a store that does not answer is the client's 503.
+async fn connection(state: &AppState) -> Result<PoolConnection<Any>, Problem> {
+    state
+        .pipeline
+        .store()
+        .acquire()
+        .await
+        .map_err(|_| unavailable())
+}
+
+/// The cursor of the page after a full one (`rows` as long as `limit`), made from its last
+/// row; none after a shorter page, which is the last.
+fn next_cursor<T>(rows: &[T], limit: i64, cursor: impl FnOnce(&T) -> String) -> Option<String> {
+    (rows.len() as i64 == limit)
+        .then(|| rows.last().map(cursor))
+        .flatten()
 }
 
 fn invalid_cursor() -> Problem {
@@ -150,42 +170,28 @@ pub async fn deliveries(
     State(state): State<AppState>,
     query: Result<Query<DeliveriesQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Response {
-    let result = async {
-        authenticate(&state, &headers)?;
-        let Query(q) = query.map_err(Problem::invalid_query)?;
-        let limit = limit(q.limit)?;
-        let before_seq = q.cursor.as_deref().map(parse_delivery_cursor).transpose()?;
-        let mut conn = state
-            .pipeline
-            .store()
-            .acquire()
-            .await
-            .map_err(|_| unavailable())?;
-        let rows = store::deliveries::page(
-            &mut conn,
-            &store::deliveries::PageQuery {
-                status: q.status.map(DeliveryStatus::as_str),
-                agency: q.agency.as_deref(),
-                before_seq,
-                limit,
-            },
-        )
-        .await
-        .map_err(|_| unavailable())?;
-        let next_cursor = (rows.len() as i64 == limit)
-            .then(|| rows.last().map(|(seq, _)| seq.to_string()))
-            .flatten();
-        Ok::<_, Problem>(
-            axum::Json(DeliveryPage {
-                deliveries: rows.into_iter().map(|(_, d)| d).collect(),
-                next_cursor,
-            })
-            .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Json<DeliveryPage>, Problem> {
+    authenticate(&state, &headers)?;
+    let Query(q) = query.map_err(Problem::invalid_query)?;
+    let limit = limit(q.limit)?;
+    let before_seq = q.cursor.as_deref().map(parse_delivery_cursor).transpose()?;
+    let mut conn = connection(&state).await?;
+    let rows = store::deliveries::page(
+        &mut conn,
+        &store::deliveries::PageQuery {
+            status: q.status.map(DeliveryStatus::as_str),
+            agency: q.agency.as_deref(),
+            before_seq,
+            limit,
+        },
+    )
+    .await
+    .map_err(|_| unavailable())?;
+    let next_cursor = next_cursor(&rows, limit, |(seq, _)| seq.to_string());
+    Ok(Json(DeliveryPage {
+        deliveries: rows.into_iter().map(|(_, d)| d).collect(),
+        next_cursor,
+    }))
 }
 
 /// A quarantined input's status.
@@ -251,50 +257,34 @@ pub async fn quarantine(
     State(state): State<AppState>,
     query: Result<Query<QuarantineQuery>, QueryRejection>,
     headers: HeaderMap,
-) -> Response {
-    let result = async {
-        authenticate(&state, &headers)?;
-        let Query(q) = query.map_err(Problem::invalid_query)?;
-        let limit = limit(q.limit)?;
-        let after = q
-            .cursor
-            .as_deref()
-            .map(parse_quarantine_cursor)
-            .transpose()?;
-        let mut conn = state
-            .pipeline
-            .store()
-            .acquire()
-            .await
-            .map_err(|_| unavailable())?;
-        let items = store::quarantine::page(
-            &mut conn,
-            &store::quarantine::PageQuery {
-                status: q.status.map(QuarantineStatus::as_str),
-                source_id: q.source.as_deref(),
-                after,
-                limit,
-            },
-        )
-        .await
-        .map_err(|_| unavailable())?;
-        let next_cursor = (items.len() as i64 == limit)
-            .then(|| {
-                items
-                    .last()
-                    .map(|i| format!("{}_{}", i.received_at.timestamp_millis(), i.id))
-            })
-            .flatten();
-        Ok::<_, Problem>(
-            axum::Json(QuarantinePage {
-                quarantine: items,
-                next_cursor,
-            })
-            .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+) -> Result<Json<QuarantinePage>, Problem> {
+    authenticate(&state, &headers)?;
+    let Query(q) = query.map_err(Problem::invalid_query)?;
+    let limit = limit(q.limit)?;
+    let after = q
+        .cursor
+        .as_deref()
+        .map(parse_quarantine_cursor)
+        .transpose()?;
+    let mut conn = connection(&state).await?;
+    let items = store::quarantine::page(
+        &mut conn,
+        &store::quarantine::PageQuery {
+            status: q.status.map(QuarantineStatus::as_str),
+            source_id: q.source.as_deref(),
+            after,
+            limit,
+        },
+    )
+    .await
+    .map_err(|_| unavailable())?;
+    let next_cursor = next_cursor(&items, limit, |i| {
+        format!("{}_{}", i.received_at.timestamp_millis(), i.id)
+    });
+    Ok(Json(QuarantinePage {
+        quarantine: items,
+        next_cursor,
+    }))
 }
 
 /// One quarantined input, its values masked.
@@ -328,42 +318,30 @@ pub async fn quarantine_item(
     State(state): State<AppState>,
     Path(id): Path<String>,
     headers: HeaderMap,
-) -> Response {
-    let result = async {
-        authenticate(&state, &headers)?;
-        let id = Uuid::parse_str(&id).map_err(|_| quarantine_not_found())?;
-        let mut conn = state
-            .pipeline
-            .store()
-            .acquire()
-            .await
-            .map_err(|_| unavailable())?;
-        let item = store::quarantine::get(&mut conn, id)
-            .await
-            .map_err(|_| unavailable())?
-            .ok_or_else(quarantine_not_found)?;
-        Ok::<_, Problem>(
-            axum::Json(QuarantineView {
-                raw_masked: masking::mask(&item.raw.body, &item.format),
-                size_bytes: item.raw.body.len(),
-                content_type: item.raw.content_type,
-                replayed_event_ids: item
-                    .replayed_event_ids
-                    .map(|ids| {
-                        ids.split(',')
-                            .filter(|s| !s.is_empty())
-                            .map(str::to_owned)
-                            .collect()
-                    })
-                    .unwrap_or_default(),
-                format: item.format,
-                summary: item.summary,
+) -> Result<Json<QuarantineView>, Problem> {
+    authenticate(&state, &headers)?;
+    let id = Uuid::parse_str(&id).map_err(|_| quarantine_not_found())?;
+    let mut conn = connection(&state).await?;
+    let item = store::quarantine::get(&mut conn, id)
+        .await
+        .map_err(|_| unavailable())?
+        .ok_or_else(quarantine_not_found)?;
+    Ok(Json(QuarantineView {
+        raw_masked: masking::mask(&item.raw.body, &item.format),
+        size_bytes: item.raw.body.len(),
+        content_type: item.raw.content_type,
+        replayed_event_ids: item
+            .replayed_event_ids
+            .map(|ids| {
+                ids.split(',')
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned)
+                    .collect()
             })
-            .into_response(),
-        )
-    }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+            .unwrap_or_default(),
+        format: item.format,
+        summary: item.summary,
+    }))
 }
 
 /// Whether an agency's sink is connected.
@@ -415,55 +393,54 @@ pub struct AgencyList {
     agencies: Vec<AgencyView>,
 }
 
-pub async fn agencies(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let result = async {
-        authenticate(&state, &headers)?;
-        let config = state.pipeline.config();
-        let links = state.links.all();
-        let views = async {
-            let mut conn = state.pipeline.store().acquire().await?;
-            let pauses = store::agencies::pauses(&mut conn).await?;
-            let counts = store::overview::by_agency_and_status(&mut conn).await?;
-            let mut views = Vec::new();
-            for a in config.agencies.values() {
-                let id = a.id.as_str();
-                let health = store::agencies::queue_health(&mut conn, id).await?;
-                let link = links.iter().find(|l| l.direction == "sink" && l.name == id);
-                let count = |status: &str| -> i64 {
-                    counts
-                        .iter()
-                        .filter(|c| c.agency == id && c.status == status)
-                        .map(|c| c.n)
-                        .sum()
-                };
-                views.push(AgencyView {
-                    id: id.to_owned(),
-                    name: a.name.clone(),
-                    role: a.role.clone(),
-                    sink: a.sink.as_ref().map(|s| s.adapter()),
-                    link: match (&a.sink, link) {
-                        (None, _) => LinkStatus::None,
-                        (Some(_), Some(l)) if l.connected() => LinkStatus::Up,
-                        (Some(_), Some(_)) => LinkStatus::Down,
-                        (Some(_), None) => LinkStatus::PerRequest,
-                    },
-                    paused: pauses.iter().find(|p| p.agency == id).map(|p| PauseView {
-                        since: p.paused_at,
-                        by: p.paused_by.clone(),
-                        reason: p.reason.clone(),
-                    }),
-                    backlog: count(store::deliveries::PENDING),
-                    retrying: health.retrying,
-                    dead: count(store::deliveries::DEAD),
-                    last_success: health.last_success,
-                });
-            }
-            Ok::<_, store::StoreError>(views)
+pub async fn agencies(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<AgencyList>, Problem> {
+    authenticate(&state, &headers)?;
+    let config = state.pipeline.config();
+    let links = state.links.all();
+    let mut conn = connection(&state).await?;
+    let views = async {
+        let pauses = store::agencies::pauses(&mut conn).await?;
+        let counts = store::overview::by_agency_and_status(&mut conn).await?;
+        let mut views = Vec::new();
+        for a in config.agencies.values() {
+            let id = a.id.as_str();
+            let health = store::agencies::queue_health(&mut conn, id).await?;
+            let link = links.iter().find(|l| l.direction == "sink" && l.name == id);
+            let count = |status: &str| -> i64 {
+                counts
+                    .iter()
+                    .filter(|c| c.agency == id && c.status == status)
+                    .map(|c| c.n)
+                    .sum()
+            };
+            views.push(AgencyView {
+                id: id.to_owned(),
+                name: a.name.clone(),
+                role: a.role.clone(),
+                sink: a.sink.as_ref().map(|s| s.adapter()),
+                link: match (&a.sink, link) {
+                    (None, _) => LinkStatus::None,
+                    (Some(_), Some(l)) if l.connected() => LinkStatus::Up,
+                    (Some(_), Some(_)) => LinkStatus::Down,
+                    (Some(_), None) => LinkStatus::PerRequest,
+                },
+                paused: pauses.iter().find(|p| p.agency == id).map(|p| PauseView {
+                    since: p.paused_at,
+                    by: p.paused_by.clone(),
+                    reason: p.reason.clone(),
+                }),
+                backlog: count(store::deliveries::PENDING),
+                retrying: health.retrying,
+                dead: count(store::deliveries::DEAD),
+                last_success: health.last_success,
+            });
         }
-        .await
-        .map_err(|_| unavailable())?;
-        Ok::<_, Problem>(axum::Json(AgencyList { agencies: views }).into_response())
+        Ok::<_, store::StoreError>(views)
     }
-    .await;
-    result.unwrap_or_else(IntoResponse::into_response)
+    .await
+    .map_err(|_| unavailable())?;
+    Ok(Json(AgencyList { agencies: views }))
 }

@@ -2,11 +2,11 @@
 //! pause and resume of its deliveries (`operator::pause_agency`, a row that survives restarts).
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Query, State};
+use axum::response::Response;
 
 use super::DashState;
+use super::action::{Action, Outcome, ReasonForm, done};
 use super::page::{Nav, PageError, render, when};
 use super::session::Session;
 use crate::operator;
@@ -39,10 +39,17 @@ struct ListPage {
     result: Option<&'static str>,
 }
 
-#[derive(serde::Deserialize)]
-pub struct Outcome {
-    result: Option<String>,
-}
+/// The notices for the `?result=` codes the actions below redirect with.
+const RESULTS: [(&str, &str); 2] = [
+    (
+        "paused",
+        "Paused: nothing is sent to the agency until it is resumed.",
+    ),
+    (
+        "resumed",
+        "Resumed: the agency's queue is being delivered again.",
+    ),
+];
 
 pub async fn list(
     State(state): State<DashState>,
@@ -103,11 +110,7 @@ pub async fn list(
         window: RECENT_WINDOW,
         may_act: session.role.may_act(),
         csrf: session.csrf.clone(),
-        result: match outcome.result.as_deref() {
-            Some("paused") => Some("Paused: nothing is sent to the agency until it is resumed."),
-            Some("resumed") => Some("Resumed: the agency's queue is being delivered again."),
-            _ => None,
-        },
+        result: outcome.notice(&RESULTS),
     }))
 }
 
@@ -125,49 +128,25 @@ fn agency<'a>(
         .ok_or(PageError::NotFound("no agency with a sink by that id"))
 }
 
-#[derive(serde::Deserialize)]
-pub struct PauseForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: String,
-}
-
 pub async fn pause(
     State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<PauseForm>,
+    act: Action<ReasonForm>,
 ) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    let agency = agency(&state, &id)?;
-    let reason = form.reason.trim();
-    if reason.is_empty() {
-        return Err(PageError::BadRequest("say why deliveries are paused"));
-    }
-    operator::pause_agency(state.store(), &session.username, agency.as_str(), reason).await?;
-    Ok(Redirect::to("/dashboard/agencies?result=paused").into_response())
+    let agency = agency(&state, &act.id)?;
+    let reason = act.form.reason("say why deliveries are paused")?;
+    operator::pause_agency(
+        state.store(),
+        &act.session.username,
+        agency.as_str(),
+        reason,
+    )
+    .await?;
+    Ok(done("/dashboard/agencies", "paused"))
 }
 
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
-pub async fn resume(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    let agency = agency(&state, &id)?.clone();
-    operator::resume_agency(state.store(), &session.username, agency.as_str()).await?;
+pub async fn resume(State(state): State<DashState>, act: Action) -> Result<Response, PageError> {
+    let agency = agency(&state, &act.id)?.clone();
+    operator::resume_agency(state.store(), &act.session.username, agency.as_str()).await?;
     state.0.pipeline.wake_agencies([agency].into());
-    Ok(Redirect::to("/dashboard/agencies?result=resumed").into_response())
+    Ok(done("/dashboard/agencies", "resumed"))
 }

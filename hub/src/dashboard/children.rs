@@ -4,16 +4,17 @@
 //! data (audited)", which writes `child.shown` before the values are rendered.
 
 use askama::Template;
-use axum::extract::{Form, Path, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use uuid::Uuid;
 
 use super::DashState;
+use super::action::Reveal;
 use super::masking::{self, MASK};
 use super::page::{Nav, PageError, render, when};
 use super::session::Session;
-use crate::store::{self, audit::AuditEntry};
+use crate::operator;
+use crate::store;
 
 pub struct EventRow {
     pub id: String,
@@ -135,23 +136,9 @@ pub async fn show(
     child_page(&state, &session, parse_id(&id)?, false).await
 }
 
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// The timeline unmasked, for an admin; the viewing is audited first.
-pub async fn reveal(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_child_data()?;
-    let id = parse_id(&id)?;
+pub async fn reveal(State(state): State<DashState>, post: Reveal) -> Result<Response, PageError> {
+    let id = parse_id(&post.id)?;
     {
         let mut conn = state.store().acquire().await?;
         if !store::timeline::exists(&mut conn, id).await? {
@@ -159,14 +146,13 @@ pub async fn reveal(
         }
         store::audit::append(
             &mut conn,
-            &AuditEntry {
-                actor: format!("operator:{}", session.username),
-                action: "child.shown".into(),
-                detail: Some(format!("timeline of child {id} shown unmasked")),
-                ..Default::default()
-            },
+            &operator::entry(
+                &post.session.username,
+                "child.shown",
+                format!("timeline of child {id} shown unmasked"),
+            ),
         )
         .await?;
     }
-    child_page(&state, &session, id, true).await
+    child_page(&state, &post.session, id, true).await
 }

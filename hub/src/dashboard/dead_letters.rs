@@ -4,12 +4,12 @@
 //! role may see it, and an admin's viewing is audited.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use uuid::Uuid;
 
 use super::DashState;
+use super::action::{Action, Outcome, ReasonForm, Reveal, done};
 use super::live::{DeliveryLive, delivery_live};
 use super::masking;
 use super::page::{Nav, PageError, render, when};
@@ -75,22 +75,17 @@ struct DeliveryPage {
     result: Option<&'static str>,
 }
 
-#[derive(serde::Deserialize)]
-pub struct Outcome {
-    result: Option<String>,
-}
-
-fn result_message(code: Option<&str>) -> Option<&'static str> {
-    match code? {
-        "requeued" => Some(
-            "Requeued: the delivery is back in its agency's queue, with the same idempotency key.",
-        ),
-        "discarded" => {
-            Some("Discarded: the delivery is kept, will not be sent, and the discard is audited.")
-        }
-        _ => None,
-    }
-}
+/// The notices for the `?result=` codes the actions below redirect with.
+const RESULTS: [(&str, &str); 2] = [
+    (
+        "requeued",
+        "Requeued: the delivery is back in its agency's queue, with the same idempotency key.",
+    ),
+    (
+        "discarded",
+        "Discarded: the delivery is kept, will not be sent, and the discard is audited.",
+    ),
+];
 
 async fn page(
     state: &DashState,
@@ -145,28 +140,15 @@ pub async fn show(
         &session,
         parse_id(&id)?,
         false,
-        result_message(outcome.result.as_deref()),
+        outcome.notice(&RESULTS),
     )
     .await
 }
 
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
-}
-
 /// Shows the notification unmasked to an admin; the viewing is audited first.
-pub async fn reveal(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_child_data()?;
-    let id = parse_id(&id)?;
+pub async fn reveal(State(state): State<DashState>, post: Reveal) -> Result<Response, PageError> {
+    let session = post.session;
+    let id = parse_id(&post.id)?;
     let mut conn = state.store().acquire().await?;
     let (d, _) = deliveries::detail(&mut conn, id)
         .await?
@@ -174,12 +156,13 @@ pub async fn reveal(
     store::audit::append(
         &mut conn,
         &AuditEntry {
-            actor: format!("operator:{}", session.username),
-            action: "delivery.shown".into(),
             event_id: Uuid::parse_str(&d.event_id).ok(),
             agency: Some(d.agency),
-            detail: Some(format!("notification {id} shown unmasked on the dashboard")),
-            ..Default::default()
+            ..operator::entry(
+                &session.username,
+                "delivery.shown",
+                format!("notification {id} shown unmasked on the dashboard"),
+            )
         },
     )
     .await?;
@@ -187,17 +170,9 @@ pub async fn reveal(
     page(&state, &session, id, true, None).await
 }
 
-pub async fn requeue(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    let id = parse_id(&id)?;
-    let agency = operator::retry_dead_letter(state.store(), &session.username, id).await?;
+pub async fn requeue(State(state): State<DashState>, act: Action) -> Result<Response, PageError> {
+    let id = parse_id(&act.id)?;
+    let agency = operator::retry_dead_letter(state.store(), &act.session.username, id).await?;
     // Wake the agency's worker now rather than at its next poll.
     if let Some(agency) = state
         .config()
@@ -207,31 +182,15 @@ pub async fn requeue(
     {
         state.0.pipeline.wake_agencies([agency.clone()].into());
     }
-    Ok(Redirect::to(&format!("/dashboard/deliveries/{id}?result=requeued")).into_response())
-}
-
-#[derive(serde::Deserialize)]
-pub struct DiscardForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: String,
+    Ok(done(&format!("/dashboard/deliveries/{id}"), "requeued"))
 }
 
 pub async fn discard(
     State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<DiscardForm>,
+    act: Action<ReasonForm>,
 ) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    let id = parse_id(&id)?;
-    let reason = form.reason.trim();
-    if reason.is_empty() {
-        return Err(PageError::BadRequest("say why the delivery is discarded"));
-    }
-    operator::discard_dead_letter(state.store(), &session.username, id, reason).await?;
-    Ok(Redirect::to(&format!("/dashboard/deliveries/{id}?result=discarded")).into_response())
+    let id = parse_id(&act.id)?;
+    let reason = act.form.reason("say why the delivery is discarded")?;
+    operator::discard_dead_letter(state.store(), &act.session.username, id, reason).await?;
+    Ok(done(&format!("/dashboard/deliveries/{id}"), "discarded"))
 }

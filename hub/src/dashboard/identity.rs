@@ -11,19 +11,19 @@
 //! which writes `identity_review.shown` before the page is rendered.
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use throughline_contracts::demographics::Demographics;
 use uuid::Uuid;
 
 use super::DashState;
+use super::action::{Action, Outcome, Reveal, done};
 use super::masking::MASK;
 use super::page::{Nav, PageError, render, when};
 use super::session::Session;
+use crate::operator;
 use crate::store::{
     self, StoreError,
-    audit::AuditEntry,
     reviews::{Decided, Evidence},
 };
 
@@ -212,7 +212,7 @@ struct ReviewPage {
     may_act: bool,
     may_reveal: bool,
     csrf: String,
-    result: Option<String>,
+    result: Option<&'static str>,
 }
 
 fn parse_id(id: &str) -> Result<Uuid, PageError> {
@@ -229,7 +229,7 @@ async fn review_page(
     session: &Session,
     id: Uuid,
     revealed: bool,
-    result: Option<String>,
+    result: Option<&'static str>,
 ) -> Result<Response, PageError> {
     let mut conn = state.store().acquire().await?;
     let r = store::reviews::get(&mut conn, id)
@@ -265,23 +265,17 @@ async fn review_page(
     }))
 }
 
-#[derive(serde::Deserialize)]
-pub struct Outcome {
-    result: Option<String>,
-}
-
-fn result_message(code: Option<&str>) -> Option<String> {
-    Some(
-        match code? {
-            "confirmed" => "Confirmed: the two records are now one child; the merge is audited.",
-            "rejected" => {
-                "Rejected: they are two children, and this pair will not be proposed again."
-            }
-            _ => return None,
-        }
-        .to_owned(),
-    )
-}
+/// The notices for the `?result=` codes the actions below redirect with.
+const RESULTS: [(&str, &str); 2] = [
+    (
+        "confirmed",
+        "Confirmed: the two records are now one child; the merge is audited.",
+    ),
+    (
+        "rejected",
+        "Rejected: they are two children, and this pair will not be proposed again.",
+    ),
+];
 
 pub async fn show(
     State(state): State<DashState>,
@@ -290,33 +284,13 @@ pub async fn show(
     Query(outcome): Query<Outcome>,
 ) -> Result<Response, PageError> {
     let id = parse_id(&id)?;
-    review_page(
-        &state,
-        &session,
-        id,
-        false,
-        result_message(outcome.result.as_deref()),
-    )
-    .await
-}
-
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+    review_page(&state, &session, id, false, outcome.notice(&RESULTS)).await
 }
 
 /// Shows the evidence unmasked to an admin; the viewing is audited first.
-pub async fn reveal(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_child_data()?;
-    let id = parse_id(&id)?;
+pub async fn reveal(State(state): State<DashState>, post: Reveal) -> Result<Response, PageError> {
+    let session = post.session;
+    let id = parse_id(&post.id)?;
     {
         let mut conn = state.store().acquire().await?;
         store::reviews::get(&mut conn, id)
@@ -324,12 +298,11 @@ pub async fn reveal(
             .ok_or(PageError::NotFound("no such identity review"))?;
         store::audit::append(
             &mut conn,
-            &AuditEntry {
-                actor: format!("operator:{}", session.username),
-                action: "identity_review.shown".into(),
-                detail: Some(format!("evidence of identity review {id} shown unmasked")),
-                ..Default::default()
-            },
+            &operator::entry(
+                &session.username,
+                "identity_review.shown",
+                format!("evidence of identity review {id} shown unmasked"),
+            ),
         )
         .await?;
     }
@@ -365,31 +338,15 @@ async fn decide(
         }
     };
     tx.commit().await.map_err(StoreError::from)?;
-    Ok(Redirect::to(&format!("/dashboard/identity/{id}?result={result}")).into_response())
+    Ok(done(&format!("/dashboard/identity/{id}"), result))
 }
 
-pub async fn confirm(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    decide(&state, &session, parse_id(&id)?, true).await
+pub async fn confirm(State(state): State<DashState>, act: Action) -> Result<Response, PageError> {
+    decide(&state, &act.session, parse_id(&act.id)?, true).await
 }
 
-pub async fn reject(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    decide(&state, &session, parse_id(&id)?, false).await
+pub async fn reject(State(state): State<DashState>, act: Action) -> Result<Response, PageError> {
+    decide(&state, &act.session, parse_id(&act.id)?, false).await
 }
 
 #[cfg(test)]

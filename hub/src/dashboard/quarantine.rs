@@ -4,13 +4,13 @@
 //! audited (`operator::show`, the same as the CLI's `quarantine show`).
 
 use askama::Template;
-use axum::extract::{Form, Path, Query, State};
-use axum::http::HeaderMap;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::extract::{Path, Query, State};
+use axum::response::Response;
 use throughline_contracts::adapter::InputOutcome;
 use uuid::Uuid;
 
 use super::DashState;
+use super::action::{Action, Outcome, ReasonForm, Reveal, done};
 use super::masking;
 use super::page::{Nav, PageError, render, when};
 use super::session::Session;
@@ -161,21 +161,21 @@ fn parse_id(id: &str) -> Result<Uuid, PageError> {
     Uuid::parse_str(id).map_err(|_| PageError::NotFound("no such quarantine item"))
 }
 
-#[derive(serde::Deserialize)]
-pub struct Outcome {
-    result: Option<String>,
-}
-
-fn result_message(code: Option<&str>) -> Option<&'static str> {
-    match code? {
-        "replayed" => Some("Replayed: the input passed every step and its events were committed."),
-        "still-rejected" => {
-            Some("Replayed, and rejected again: the reasons below are the new ones.")
-        }
-        "discarded" => Some("Discarded: the input is kept, marked, and the discard audited."),
-        _ => None,
-    }
-}
+/// The notices for the `?result=` codes the actions below redirect with.
+const RESULTS: [(&str, &str); 3] = [
+    (
+        "replayed",
+        "Replayed: the input passed every step and its events were committed.",
+    ),
+    (
+        "still-rejected",
+        "Replayed, and rejected again: the reasons below are the new ones.",
+    ),
+    (
+        "discarded",
+        "Discarded: the input is kept, marked, and the discard audited.",
+    ),
+];
 
 pub async fn show(
     State(state): State<DashState>,
@@ -188,44 +188,17 @@ pub async fn show(
     let item = store::quarantine::get(&mut conn, id)
         .await?
         .ok_or(PageError::NotFound("no such quarantine item"))?;
-    Ok(item_page(
-        &session,
-        item,
-        false,
-        result_message(outcome.result.as_deref()),
-    ))
-}
-
-#[derive(serde::Deserialize)]
-pub struct CsrfForm {
-    #[serde(default)]
-    csrf: String,
+    Ok(item_page(&session, item, false, outcome.notice(&RESULTS)))
 }
 
 /// Shows the raw input unmasked to an admin; the viewing is audited.
-pub async fn reveal(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_child_data()?;
-    let item = operator::show(state.store(), &session.username, parse_id(&id)?).await?;
-    Ok(item_page(&session, item, true, None))
+pub async fn reveal(State(state): State<DashState>, post: Reveal) -> Result<Response, PageError> {
+    let item = operator::show(state.store(), &post.session.username, parse_id(&post.id)?).await?;
+    Ok(item_page(&post.session, item, true, None))
 }
 
-pub async fn replay(
-    State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<CsrfForm>,
-) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    let id = parse_id(&id)?;
+pub async fn replay(State(state): State<DashState>, act: Action) -> Result<Response, PageError> {
+    let id = parse_id(&act.id)?;
     {
         let mut conn = state.store().acquire().await?;
         let item = store::quarantine::get(&mut conn, id)
@@ -238,36 +211,20 @@ pub async fn replay(
         }
     }
     let config = std::sync::Arc::new(state.config().clone());
-    let result = match operator::replay(config, state.store(), &session.username, id).await? {
+    let result = match operator::replay(config, state.store(), &act.session.username, id).await? {
         InputOutcome::Committed { .. } => "replayed",
         InputOutcome::Quarantined { .. } => "still-rejected",
         InputOutcome::Unavailable { .. } => return Err(PageError::Unavailable),
     };
-    Ok(Redirect::to(&format!("/dashboard/quarantine/{id}?result={result}")).into_response())
-}
-
-#[derive(serde::Deserialize)]
-pub struct DiscardForm {
-    #[serde(default)]
-    csrf: String,
-    #[serde(default)]
-    reason: String,
+    Ok(done(&format!("/dashboard/quarantine/{id}"), result))
 }
 
 pub async fn discard(
     State(state): State<DashState>,
-    session: Session,
-    headers: HeaderMap,
-    Path(id): Path<String>,
-    Form(form): Form<DiscardForm>,
+    act: Action<ReasonForm>,
 ) -> Result<Response, PageError> {
-    session.check_post(&headers, &form.csrf)?;
-    session.require_action()?;
-    let id = parse_id(&id)?;
-    let reason = form.reason.trim();
-    if reason.is_empty() {
-        return Err(PageError::BadRequest("say why the input is discarded"));
-    }
-    operator::discard(state.store(), &session.username, id, reason).await?;
-    Ok(Redirect::to(&format!("/dashboard/quarantine/{id}?result=discarded")).into_response())
+    let id = parse_id(&act.id)?;
+    let reason = act.form.reason("say why the input is discarded")?;
+    operator::discard(state.store(), &act.session.username, id, reason).await?;
+    Ok(done(&format!("/dashboard/quarantine/{id}"), "discarded"))
 }

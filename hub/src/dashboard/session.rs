@@ -24,6 +24,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use sha2::{Digest, Sha256};
 
 use super::accounts::{self, Role};
+use super::action::CsrfForm;
 use super::page::{PageError, render};
 use super::{DashState, csrf};
 use crate::store::{self, audit::AuditEntry};
@@ -342,17 +343,11 @@ pub async fn login(
     Ok(res)
 }
 
-#[derive(serde::Deserialize)]
-pub struct CsrfOnly {
-    #[serde(default)]
-    pub csrf: String,
-}
-
 pub async fn logout(
     State(state): State<DashState>,
     session: Session,
     headers: HeaderMap,
-    Form(form): Form<CsrfOnly>,
+    Form(form): Form<CsrfForm>,
 ) -> Result<Response, PageError> {
     session.check_post(&headers, &form.csrf)?;
     let mut tx = state.store().begin().await?;
