@@ -22,7 +22,7 @@ use throughline_adapter_cin_census::fixture::{FixtureChild, FixtureSpec};
 const CENSUS_SOURCE: &str = "northshire-census";
 const EXTRACT_SOURCE: &str = "northshire-extract";
 const SCHOOL: &str = "riverside-academy";
-const KINDS: &str = r#"["social_care.referral", "social_care.assessment", "social_care.child_in_need_plan", "social_care.child_protection_plan.started", "social_care.child_protection_plan.ended", "social_care.case_closed"]"#;
+const KINDS: &str = r#"["social_care.referral", "social_care.assessment", "social_care.child_in_need_plan", "social_care.child_in_need_plan.ended", "social_care.child_protection_plan.started", "social_care.child_protection_plan.ended", "social_care.case_closed"]"#;
 
 /// Northshire's children's social care sends a census (from its case management system) and a
 /// CSV extract, each source with its own drop folder; Riverside, a school with a webhook, posts

@@ -106,6 +106,9 @@ event_kinds! {
     SocialCareAssessment = "social_care.assessment" => SocialCareAssessment;
     /// A child-in-need plan started.
     SocialCareChildInNeedPlan = "social_care.child_in_need_plan" => DatedReason;
+    /// A child-in-need plan ended. Without it a plan, once started, looks open for ever, and
+    /// partners cannot tell a child still supported from one whose plan closed.
+    SocialCareChildInNeedPlanEnded = "social_care.child_in_need_plan.ended" => DatedReason;
     /// A child protection plan started.
     SocialCareChildProtectionPlanStarted = "social_care.child_protection_plan.started" => ChildProtectionPlanStarted;
     /// A child protection plan ended.

@@ -111,6 +111,11 @@ impl FixtureEpisode {
     pub fn events(&self) -> usize {
         1 + self.assessments.len()
             + self.cin_plans.len()
+            + self
+                .cin_plans
+                .iter()
+                .filter(|(_, end)| end.is_some())
+                .count()
             + self.protection_plans.len()
             + self
                 .protection_plans

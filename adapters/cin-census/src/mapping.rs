@@ -6,8 +6,8 @@
 //! CINreferralDate`) and what was expected; they never repeat the value.
 //!
 //! Events come out in date order, and on the same date in the order of the social care process:
-//! referral, assessment, child in need plan, child protection plan started, ended, then case
-//! closed. The hub's involvement step ends the local authority's involvement at
+//! referral, assessment, child in need plan started, ended, child protection plan started,
+//! ended, then case closed. The hub's involvement step ends the local authority's involvement at
 //! `social_care.case_closed` and starts it again at the next event, so a child with two episodes
 //! of need must hear them in the order they happened, whatever order the file lists them in.
 //!
@@ -210,7 +210,6 @@ fn details_bodies(
             }
             Some(s) => event_date(p, &at("CINPlanStartDate"), s),
         };
-        // The contracts have no kind for a plan ending: the end is checked, then left out.
         let end = plan
             .end
             .as_deref()
@@ -223,6 +222,12 @@ fn details_bodies(
         }
         if let Some(on) = start {
             bodies.push(EventBody::SocialCareChildInNeedPlan(DatedReason {
+                on,
+                reason: None,
+            }));
+        }
+        if let Some(on) = end {
+            bodies.push(EventBody::SocialCareChildInNeedPlanEnded(DatedReason {
                 on,
                 reason: None,
             }));
@@ -352,6 +357,7 @@ fn body_date(body: &EventBody) -> NaiveDate {
         EventBody::SocialCareReferral(b) => b.referral_on,
         EventBody::SocialCareAssessment(b) => b.started_on,
         EventBody::SocialCareChildInNeedPlan(b) => b.on,
+        EventBody::SocialCareChildInNeedPlanEnded(b) => b.on,
         EventBody::SocialCareChildProtectionPlanStarted(b) => b.on,
         EventBody::SocialCareChildProtectionPlanEnded(b) => b.on,
         EventBody::SocialCareCaseClosed(b) => b.on,
@@ -365,9 +371,10 @@ fn process_rank(body: &EventBody) -> u8 {
         EventBody::SocialCareReferral(_) => 0,
         EventBody::SocialCareAssessment(_) => 1,
         EventBody::SocialCareChildInNeedPlan(_) => 2,
-        EventBody::SocialCareChildProtectionPlanStarted(_) => 3,
-        EventBody::SocialCareChildProtectionPlanEnded(_) => 4,
-        _ => 5,
+        EventBody::SocialCareChildInNeedPlanEnded(_) => 3,
+        EventBody::SocialCareChildProtectionPlanStarted(_) => 4,
+        EventBody::SocialCareChildProtectionPlanEnded(_) => 5,
+        _ => 6,
     }
 }
 

@@ -43,7 +43,9 @@ fn rejects_exactly_the_corrupted_children_and_accepts_the_rest_with_their_events
     assert_eq!(outcomes.len(), CHILDREN);
 
     let mut events = 0;
-    let mut seen = [false; 5]; // two episodes, a CP plan, a CIN plan, a child without a UPN
+    // Two episodes, a CP plan, a CIN plan, a child without a UPN, a closed case, a CIN plan
+    // that ended.
+    let mut seen = [false; 6];
     for (i, outcome) in outcomes.iter().enumerate() {
         let child = spec.child(i);
         assert_eq!(outcome.index(), i);
@@ -96,11 +98,12 @@ fn rejects_exactly_the_corrupted_children_and_accepts_the_rest_with_their_events
                 seen[2] |= k.contains(&EventKind::SocialCareChildInNeedPlan);
                 seen[3] |= child.upn.is_none();
                 seen[4] |= k.contains(&EventKind::SocialCareCaseClosed);
+                seen[5] |= k.contains(&EventKind::SocialCareChildInNeedPlanEnded);
             }
             (expected, got) => panic!("child {i}: expected {expected:?}, got {got:?}"),
         }
     }
-    assert_eq!(seen, [true; 5], "the fixture exercises every shape");
+    assert_eq!(seen, [true; 6], "the fixture exercises every shape");
 
     let report = reader.into_report();
     assert_eq!(report.children, CHILDREN);

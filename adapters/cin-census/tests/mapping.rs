@@ -91,6 +91,7 @@ fn a_child_of_the_2024_shape_becomes_its_social_care_events_in_the_order_they_ha
             EventKind::SocialCareAssessment,
             EventKind::SocialCareChildProtectionPlanStarted,
             EventKind::SocialCareChildInNeedPlan,
+            EventKind::SocialCareChildInNeedPlanEnded,
             EventKind::SocialCareChildProtectionPlanEnded,
             EventKind::SocialCareCaseClosed,
         ]
@@ -123,10 +124,17 @@ fn a_child_of_the_2024_shape_becomes_its_social_care_events_in_the_order_they_ha
         other => panic!("{other:?}"),
     }
     match &events[4].body {
-        EventBody::SocialCareChildProtectionPlanEnded(p) => assert_eq!(p.on, day("2023-03-14")),
+        EventBody::SocialCareChildInNeedPlanEnded(p) => {
+            assert_eq!(p.on, day("2023-01-26"));
+            assert_eq!(p.reason, None);
+        }
         other => panic!("{other:?}"),
     }
     match &events[5].body {
+        EventBody::SocialCareChildProtectionPlanEnded(p) => assert_eq!(p.on, day("2023-03-14")),
+        other => panic!("{other:?}"),
+    }
+    match &events[6].body {
         EventBody::SocialCareCaseClosed(c) => {
             assert_eq!(c.on, day("2023-03-20"));
             assert_eq!(c.reason.as_deref(), Some("RC1"));
@@ -136,7 +144,8 @@ fn a_child_of_the_2024_shape_becomes_its_social_care_events_in_the_order_they_ha
 
     // Midnight in London: British Summer Time in October, GMT in March.
     assert_eq!(events[0].occurred_at, at("2022-10-05T23:00:00Z"));
-    assert_eq!(events[5].occurred_at, at("2023-03-20T00:00:00Z"));
+    assert_eq!(events[4].occurred_at, at("2023-01-26T00:00:00Z"));
+    assert_eq!(events[6].occurred_at, at("2023-03-20T00:00:00Z"));
 
     let ctx = ctx();
     for e in events {
@@ -244,6 +253,10 @@ fn several_episodes_are_told_in_the_order_they_happened_whatever_the_file_order(
             (
                 EventKind::SocialCareChildInNeedPlan,
                 at("2023-06-14T23:00:00Z")
+            ),
+            (
+                EventKind::SocialCareChildInNeedPlanEnded,
+                at("2023-06-29T23:00:00Z")
             ),
             (
                 EventKind::SocialCareChildInNeedPlan,
