@@ -470,6 +470,105 @@ async fn dashboard_posts_need_the_csrf_token_the_origin_and_a_role_that_may_act(
     d.hub.assert_logs_free_of(&child_data());
 }
 
+/// Every action route of the dashboard, and whether only an admin may use it (the reveals of
+/// child data); the others are for any role that may act. Kept in step with the router in
+/// `hub/src/dashboard.rs`.
+const ACTIONS: [(&str, bool); 12] = [
+    ("/dashboard/agencies/{id}/pause", false),
+    ("/dashboard/agencies/{id}/resume", false),
+    ("/dashboard/deliveries/{id}/reveal", true),
+    ("/dashboard/deliveries/{id}/requeue", false),
+    ("/dashboard/deliveries/{id}/discard", false),
+    ("/dashboard/children/{id}/reveal", true),
+    ("/dashboard/identity/{id}/reveal", true),
+    ("/dashboard/identity/{id}/confirm", false),
+    ("/dashboard/identity/{id}/reject", false),
+    ("/dashboard/quarantine/{id}/reveal", true),
+    ("/dashboard/quarantine/{id}/replay", false),
+    ("/dashboard/quarantine/{id}/discard", false),
+];
+
+#[tokio::test]
+async fn every_dashboard_action_refuses_a_forged_or_unauthorised_post() {
+    let d = start().await;
+    let base = d.hub.base.as_str();
+    let operator = login_cookie(&d, OPERATOR).await;
+    let operator_token = csrf_token(&d, &operator, "/dashboard").await;
+    let auditor = login_cookie(&d, AUDITOR).await;
+    let auditor_token = csrf_token(&d, &auditor, "/dashboard").await;
+    let admin = login_cookie(&d, ADMIN).await;
+    let admin_token = csrf_token(&d, &admin, "/dashboard").await;
+    let wrong_token = "0".repeat(64);
+    // The checks come before an action reads its id, so one that names nothing will do.
+    let id = "0190a6f2-0000-7000-8000-000000000001";
+
+    let post = |path: String, cookie: Option<&str>, origin: Option<&str>, token: Option<&str>| {
+        let mut r = client()
+            .post(format!("{base}{path}"))
+            .header("Content-Type", "application/x-www-form-urlencoded");
+        if let Some(cookie) = cookie {
+            r = r.header("Cookie", cookie);
+        }
+        if let Some(origin) = origin {
+            r = r.header("Origin", origin);
+        }
+        let mut fields = vec![("reason", "checked by a test")];
+        if let Some(token) = token {
+            fields.push(("csrf", token));
+        }
+        r.body(form(&fields)).send()
+    };
+
+    for (action, admin_only) in ACTIONS {
+        let path = action.replace("{id}", id);
+        let r = post(path.clone(), None, Some(base), Some(&operator_token))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{action} without a session");
+        assert_eq!(r.headers()["location"], "/dashboard/login", "{action}");
+
+        let forged: [(&str, Option<&str>, Option<&str>); 5] = [
+            ("no token", Some(base), None),
+            ("a wrong token", Some(base), Some(&wrong_token)),
+            ("another session's token", Some(base), Some(&admin_token)),
+            (
+                "another origin",
+                Some("http://attacker.invalid"),
+                Some(&operator_token),
+            ),
+            ("no Origin or Referer", None, Some(&operator_token)),
+        ];
+        for (what, origin, token) in forged {
+            let r = post(path.clone(), Some(&operator), origin, token)
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 403, "{action} with {what}");
+        }
+
+        // A valid post from a role that may not do it.
+        let (role, cookie, token) = if admin_only {
+            ("an operator", &operator, &operator_token)
+        } else {
+            ("an auditor", &auditor, &auditor_token)
+        };
+        let r = post(path.clone(), Some(cookie), Some(base), Some(token))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "{action} by {role}");
+
+        // And the one that may gets past every check to the action itself, which finds nothing.
+        let (cookie, token) = if admin_only {
+            (&admin, &admin_token)
+        } else {
+            (&operator, &operator_token)
+        };
+        let r = post(path.clone(), Some(cookie), Some(base), Some(token))
+            .await
+            .unwrap();
+        assert_ne!(r.status(), 403, "{action} by a role that may");
+    }
+}
+
 async fn post_form(
     d: &Dash,
     cookie: &str,
