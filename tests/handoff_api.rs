@@ -128,13 +128,24 @@ fn kinds(r: &Receiver) -> Vec<String> {
         .collect()
 }
 
+/// The distinct reminder events `r` received about the referral `reference`. Delivery is at
+/// least once: a hub killed after the receiver took a notification but before recording it
+/// delivered sends the same notification again, with the same event id and idempotency key, which
+/// the receiver deduplicates on. That is one reminder, not two; a second reminder event is not.
 fn reminders_for(r: &Receiver, reference: &str) -> usize {
     r.delivered()
         .iter()
         .filter(|d| {
             d.body["kind"] == "handoff.reminder" && d.body["payload"]["reference"] == reference
         })
-        .count()
+        .map(|d| {
+            d.body["event_id"]
+                .as_str()
+                .expect("a notification names its event")
+                .to_owned()
+        })
+        .collect::<std::collections::HashSet<_>>()
+        .len()
 }
 
 #[tokio::test]
