@@ -66,6 +66,13 @@ pub struct EventSubmission {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
     pub occurred_at: DateTime<Utc>,
+    /// When the source restated this fact, for a record that re-announces the child's past
+    /// (a transfer file or an annual census repeats SEN history, plans and care status): the
+    /// file's reference date. Absent for news. The hub treats an event whose `occurred_at` is
+    /// more than its history window before `as_at` as history: it updates the child's record and
+    /// timeline, but opens no handoff or clock and notifies nobody (`docs/handoffs.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_at: Option<DateTime<Utc>>,
     pub source: EventSource,
     pub subject: Subject,
     #[serde(flatten)]
@@ -84,6 +91,13 @@ pub struct Event {
     pub id: Uuid,
     pub occurred_at: DateTime<Utc>,
     pub received_at: DateTime<Utc>,
+    /// When the source restated this fact, for a record that re-announces the child's past
+    /// (a transfer file or an annual census repeats SEN history, plans and care status): the
+    /// file's reference date. Absent for news. The hub treats an event whose `occurred_at` is
+    /// more than its history window before `as_at` as history: it updates the child's record and
+    /// timeline, but opens no handoff or clock and notifies nobody (`docs/handoffs.md`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_at: Option<DateTime<Utc>>,
     pub source: EventSource,
     pub subject: Subject,
     #[serde(flatten)]
@@ -149,6 +163,17 @@ impl EventSubmission {
                 "must not be in the future",
             ));
         }
+        if let Some(as_at) = self.as_at {
+            if as_at > now + chrono::Duration::minutes(5) {
+                problems.push(FieldProblem::new("as_at", "must not be in the future"));
+            }
+            if as_at < self.occurred_at {
+                problems.push(FieldProblem::new(
+                    "as_at",
+                    "must not be before occurred_at: a record restates what had already happened",
+                ));
+            }
+        }
         if problems.is_empty() {
             Ok(())
         } else {
@@ -163,6 +188,7 @@ impl EventSubmission {
             id: self.id.unwrap_or_else(Uuid::now_v7),
             occurred_at: self.occurred_at,
             received_at,
+            as_at: self.as_at,
             source: self.source,
             subject: self.subject,
             body: self.body,

@@ -353,6 +353,13 @@ pub enum Destination {
     ElectiveHomeEducation,
     MovedAbroad,
     Other { description: String },
+    /// A school outside the maintained sector in England and Wales: abroad, or independent.
+    /// A CTF says so with destination LA `MMM` and school `MMMM` (DfE, School to School
+    /// guidance, 2019, p. 15). The local authority is told; the child is not missing education.
+    OutsideMaintainedSector,
+    /// Nobody knows where the child went: the case that most needs attention. A CTF says so with
+    /// destination LA `XXX` and school `XXXX`, and goes to the Lost Pupil Database (DfE, School
+    /// to School guidance, 2019, p. 15).
     Unknown,
 }
 

@@ -11,9 +11,11 @@
 //!
 //! Dates: every event's `occurred_at` is its payload date at 00:00 UTC, as for the other
 //! file-based formats. The CTF's own `DateTime` is local time without an offset, and only its
-//! date is used.
+//! date is used. Every event that restates the pupil's record (SEN, EHC plan, looked-after) is
+//! marked `as_at` the file's date at 00:00 UTC; the transfer (`school.left`, `school.joined`) is
+//! the file's news and is not.
 
-use chrono::{NaiveDate, NaiveTime};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use throughline_contracts::adapter::NormaliseContext;
 use throughline_contracts::demographics::{Demographics, Sex};
 use throughline_contracts::event::{EventSubmission, FieldProblem, Subject, SubjectIdentifiers};
@@ -22,7 +24,7 @@ use throughline_contracts::kind::{
     DatedReason, Destination, EhcPlanCeased, EhcPlanIssued, EventBody, LookedAfter, SchoolJoined,
     SchoolLeft, SenNeedType, SenSupportStarted,
 };
-use throughline_safe_xml::{RecordProblems, submissions};
+use throughline_safe_xml::{RecordProblems, restating_submissions};
 
 use crate::header::{CtfDestination, CtfHeader};
 use crate::pupil::{NeedRecord, PupilFields};
@@ -133,9 +135,32 @@ pub(crate) fn map_pupil(
         },
         demographics,
     };
-    Ok(submissions(ctx, subject, bodies, |body| {
-        body_date(body).and_time(NaiveTime::MIN).and_utc()
+    let as_at = file_date.and_time(NaiveTime::MIN).and_utc();
+    Ok(restating_submissions(ctx, subject, bodies, |body| {
+        let occurred_at = body_date(body).and_time(NaiveTime::MIN).and_utc();
+        (occurred_at, restated(body, occurred_at, as_at))
     }))
+}
+
+/// The `as_at` of one event: the file's date for what the CTF restates about the pupil (SEN
+/// history, EHC plan, looked-after), `None` for the transfer the file exists to announce.
+///
+/// Why: a CTF carries the pupil's whole record every time they move (Education (Pupil
+/// Information) (England) Regulations 2005, Schedule 2, "common transfer information"), so a
+/// plan issued years ago arrives again with each move; the hub treats such a restated event as
+/// history rather than news. The move itself (`school.left`, `school.joined` from the header's
+/// destination) is news. A restated date later than the file's (a school recording a planned
+/// start) cannot be "as at" the file's date, so it is left unmarked, as news, rather than
+/// refused.
+fn restated(
+    body: &EventBody,
+    occurred_at: DateTime<Utc>,
+    as_at: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    match body {
+        EventBody::SchoolLeft(_) | EventBody::SchoolJoined(_) => None,
+        _ => (occurred_at <= as_at).then_some(as_at),
+    }
 }
 
 /// The SEN events of each `SENhistory/SEN` record, in file order.

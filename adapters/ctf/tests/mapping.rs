@@ -143,6 +143,52 @@ fn support_then_plan_maps_to_started_ended_and_a_final_plan() {
     }
 }
 
+/// The CTF restates the pupil's record with every move; only the move is the file's news. The
+/// restated events carry `as_at` = the file's `DateTime` (2025-07-18T10:30:00) at 00:00 UTC.
+#[test]
+fn restated_history_is_marked_as_at_the_file_date_and_the_transfer_is_not() {
+    let outcome = only(&ctf(&[&pupil(
+        UPN_A,
+        "<LookedAfter><InCare>true</InCare></LookedAfter>\
+         <SENhistory>\
+           <SEN><StartDate>2021-09-01</StartDate><EndDate>2024-03-01</EndDate><SENprovision>K</SENprovision></SEN>\
+           <SEN><StartDate>2024-03-01</StartDate><EndDate>2025-07-01</EndDate><SENprovision>E</SENprovision></SEN>\
+         </SENhistory>",
+    )]));
+    let subs = accepted(&outcome);
+    let file_day = date("2025-07-18").and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let marks: Vec<(EventKind, Option<chrono::DateTime<chrono::Utc>>)> =
+        subs.iter().map(|s| (s.body.kind(), s.as_at)).collect();
+    assert_eq!(
+        marks,
+        vec![
+            (EventKind::SenSupportStarted, Some(file_day)),
+            (EventKind::SenSupportEnded, Some(file_day)),
+            (EventKind::EhcPlanFinal, Some(file_day)),
+            (EventKind::EhcPlanCeased, Some(file_day)),
+            (EventKind::SocialCareLookedAfterStarted, Some(file_day)),
+            (EventKind::SchoolJoined, None),
+            (EventKind::SchoolLeft, None),
+        ]
+    );
+    for s in subs {
+        assert!(s.validate(chrono::Utc::now()).is_ok(), "{:?}", s.body.kind());
+    }
+}
+
+/// A date after the file's cannot be restated "as at" the file: it is left unmarked rather than
+/// made an invalid submission (`as_at` before `occurred_at`).
+#[test]
+fn a_sen_start_after_the_file_date_is_not_marked_as_restated() {
+    let outcome = only(&ctf(&[&pupil(
+        UPN_A,
+        "<SENhistory><SEN><StartDate>2025-09-03</StartDate><SENprovision>K</SENprovision></SEN></SENhistory>",
+    )]));
+    let subs = accepted(&outcome);
+    assert_eq!(subs[0].body.kind(), EventKind::SenSupportStarted);
+    assert_eq!(subs[0].as_at, None);
+}
+
 #[test]
 fn an_ended_plan_also_ceases() {
     let outcome = only(&ctf(&[&pupil(

@@ -117,6 +117,8 @@ struct Envelope {
     #[serde(default)]
     id: Option<Uuid>,
     occurred_at: DateTime<Utc>,
+    #[serde(default)]
+    as_at: Option<DateTime<Utc>>,
     source: EventSource,
     subject: Subject,
     #[serde(default)]
@@ -131,6 +133,7 @@ impl Envelope {
             schema_version,
             id,
             occurred_at,
+            as_at,
             source,
             subject,
             correlation_id,
@@ -140,6 +143,7 @@ impl Envelope {
             schema_version,
             id,
             occurred_at,
+            as_at,
             source,
             subject,
             body,

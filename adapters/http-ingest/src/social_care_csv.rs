@@ -363,6 +363,7 @@ fn read_row(
         schema_version: SCHEMA_VERSION,
         id: None,
         occurred_at: occurred_at.unwrap_or_else(|| date.and_time(NaiveTime::MIN).and_utc()),
+        as_at: None,
         source: EventSource {
             agency: ctx.agency.clone(),
             system: ctx.system.clone(),

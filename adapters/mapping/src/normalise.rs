@@ -136,6 +136,7 @@ impl Mapping {
             schema_version: SCHEMA_VERSION,
             id: None,
             occurred_at: occurred_at?,
+            as_at: None,
             source: EventSource {
                 agency: ctx.agency.clone(),
                 system: ctx.system.clone(),

@@ -17,7 +17,7 @@
 //! - [`XmlError`]: why the document cannot be read (any further).
 //! - [`RecordStream`]: a root, a header, then one list of records handed over one at a time
 //!   ([`Record`]), refusing a file of the wrong [`FileShape`] ([`ShapeError`]).
-//! - [`RecordOutcome`], [`RecordProblems`], [`submissions`]: what became of a record, and what
+//! - [`RecordOutcome`], [`RecordProblems`], [`submissions`] (and [`restating_submissions`]): what became of a record, and what
 //!   every record mapping shares.
 //! - [`xs`]: the XML Schema dates the files use.
 //! - `fixture` (feature `fixtures`) and `testing` (feature `testing`): what the adapters'
@@ -38,7 +38,7 @@ pub mod xs;
 
 pub use cursor::{Cursor, Step, Visit};
 pub use error::XmlError;
-pub use outcome::{RecordOutcome, submissions};
+pub use outcome::{RecordOutcome, restating_submissions, submissions};
 pub use problems::{RecordProblems, describe_problems};
 pub use records::{FileShape, Record, RecordStream, ShapeError};
 

@@ -101,12 +101,28 @@ impl fmt::Debug for RecordOutcome {
 }
 
 /// One submission a body. All of a record's events are about its one subject and come from the
-/// source `ctx` names; `occurred_at` gives each body's time, and `id` is left to the hub.
+/// source `ctx` names; `occurred_at` gives each body's time, and `id` is left to the hub. None is
+/// marked as history (`as_at` is absent): see [`restating_submissions`] for a record that
+/// restates the child's past.
 pub fn submissions(
     ctx: &NormaliseContext,
     subject: Subject,
     bodies: Vec<EventBody>,
     occurred_at: impl Fn(&EventBody) -> DateTime<Utc>,
+) -> Vec<EventSubmission> {
+    restating_submissions(ctx, subject, bodies, |body| (occurred_at(body), None))
+}
+
+/// As [`submissions`], for a file that restates part of the child's record (a transfer file or
+/// a census repeats SEN history, plans and care status every time): `times` gives each body's
+/// `occurred_at` and its `as_at`, the file's reference date for a restated fact and `None` for
+/// the file's news. Why per body: one record mixes both, a CTF's SEN history (restated) with the
+/// transfer it exists to announce (news).
+pub fn restating_submissions(
+    ctx: &NormaliseContext,
+    subject: Subject,
+    bodies: Vec<EventBody>,
+    times: impl Fn(&EventBody) -> (DateTime<Utc>, Option<DateTime<Utc>>),
 ) -> Vec<EventSubmission> {
     let source = EventSource {
         agency: ctx.agency.clone(),
@@ -115,15 +131,19 @@ pub fn submissions(
     };
     bodies
         .into_iter()
-        .map(|body| EventSubmission {
-            schema_version: SCHEMA_VERSION,
-            id: None,
-            occurred_at: occurred_at(&body),
-            source: source.clone(),
-            subject: subject.clone(),
-            body,
-            correlation_id: None,
-            causation_id: None,
+        .map(|body| {
+            let (occurred_at, as_at) = times(&body);
+            EventSubmission {
+                schema_version: SCHEMA_VERSION,
+                id: None,
+                occurred_at,
+                as_at,
+                source: source.clone(),
+                subject: subject.clone(),
+                body,
+                correlation_id: None,
+                causation_id: None,
+            }
         })
         .collect()
 }

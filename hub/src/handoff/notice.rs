@@ -53,6 +53,7 @@ pub async fn send(
         schema_version: SCHEMA_VERSION,
         id: Uuid::now_v7(),
         occurred_at: now,
+        as_at: None,
         received_at: now,
         source: hub_source(),
         // The stored body names no identifiers: they are the child's linked record, added per

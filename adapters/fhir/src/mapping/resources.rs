@@ -215,6 +215,7 @@ pub(super) fn map(
             schema_version: SCHEMA_VERSION,
             id: resource_id.map(|id| event_id(cx.source, ty, id, p.body.kind(), anchor)),
             occurred_at: p.occurred_at,
+            as_at: None,
             source: cx.source.clone(),
             subject: Subject {
                 identifiers: SubjectIdentifiers {
