@@ -172,7 +172,11 @@ fn restated_history_is_marked_as_at_the_file_date_and_the_transfer_is_not() {
         ]
     );
     for s in subs {
-        assert!(s.validate(chrono::Utc::now()).is_ok(), "{:?}", s.body.kind());
+        assert!(
+            s.validate(chrono::Utc::now()).is_ok(),
+            "{:?}",
+            s.body.kind()
+        );
     }
 }
 
