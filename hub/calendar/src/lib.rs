@@ -25,6 +25,8 @@ pub mod bank_holidays;
 pub mod deadline;
 pub mod london;
 pub mod working_days;
+pub mod working_hours;
 
-pub use deadline::{AnnualDate, Pause, Period, PeriodError, due};
+pub use deadline::{AnnualDate, OutOfRange, Pause, Period, PeriodError, checked_due, due};
 pub use working_days::WorkingCalendar;
+pub use working_hours::{WorkingHours, WorkingHoursError};

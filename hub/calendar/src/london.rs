@@ -57,6 +57,19 @@ pub fn end_of_day(date: NaiveDate) -> DateTime<Utc> {
     }
 }
 
+/// The instant London's clocks show `time` on `date`, as a UTC instant: the opening and closing
+/// of a working day. Read as summer time, kept only if summer time is in force then; clock
+/// changes happen at 01:00 UTC, so a time from 02:00 to midnight is never ambiguous.
+pub fn wall_clock(date: NaiveDate, time: NaiveTime) -> DateTime<Utc> {
+    let wall_clock = date.and_time(time).and_utc();
+    let if_summer = wall_clock - TimeDelta::hours(1);
+    if is_summer_time(if_summer) {
+        if_summer
+    } else {
+        wall_clock
+    }
+}
+
 /// The first instant of `date` in London (00:00 London time), as a UTC instant.
 ///
 /// Why: files that carry only dates (a CIN census, a social care extract) mean a day in England;

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, Days, NaiveDate, Weekday};
 
 use crate::bank_holidays::{self, SUPPORTED_YEARS};
+use crate::working_hours::WorkingHours;
 
 /// Which days an agency works: Monday to Friday, minus holidays.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,6 +26,8 @@ pub struct WorkingCalendar {
     extra: BTreeSet<NaiveDate>,
     /// Holidays the agency works, added with [`WorkingCalendar::without_holidays`].
     removed: BTreeSet<NaiveDate>,
+    /// The hours of a working day, for deadlines in working hours.
+    hours: WorkingHours,
 }
 
 impl WorkingCalendar {
@@ -37,7 +40,20 @@ impl WorkingCalendar {
             bank_holidays,
             extra: BTreeSet::new(),
             removed: BTreeSet::new(),
+            hours: WorkingHours::default(),
         }
+    }
+
+    /// Count working hours as `hours` instead of the default 09:00 to 17:00.
+    #[must_use]
+    pub fn with_working_hours(mut self, hours: WorkingHours) -> Self {
+        self.hours = hours;
+        self
+    }
+
+    /// The hours of this calendar's working day.
+    pub fn working_hours(&self) -> WorkingHours {
+        self.hours
     }
 
     /// Also treat `days` as holidays, for example a local authority's closure days. Days that

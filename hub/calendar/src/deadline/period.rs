@@ -45,6 +45,9 @@ pub enum Period {
     Months(u32),
     /// Exact hours from the start instant (`"48 hours"`), ignoring days and holidays.
     Hours(u32),
+    /// Hours of work (`"4 working hours"`): only the calendar's working hours on working days
+    /// count (see [`crate::working_hours`]); an emergency referral's acknowledgement uses these.
+    WorkingHours(u32),
     /// The first given date strictly after the start day (`"next 15 February"`); phase transfers
     /// use these.
     Next(AnnualDate),
@@ -99,11 +102,11 @@ pub enum PeriodError {
     )]
     Empty,
     #[error(
-        "expected `<number> <unit>` where unit is one of working days, days, weeks, months, hours, or `next <day> <month>`; found `{found}`"
+        "expected `<number> <unit>` where unit is one of working days, days, weeks, months, hours, working hours, or `next <day> <month>`; found `{found}`"
     )]
     Shape { found: String },
     #[error(
-        "expected a unit of working days, days, weeks, months or hours; found `{unit}` in `{found}`"
+        "expected a unit of working days, days, weeks, months, hours or working hours; found `{unit}` in `{found}`"
     )]
     UnknownUnit { unit: String, found: String },
     #[error("expected a count of at most {max}; found `{found}`", max = MAX_COUNT)]
@@ -135,6 +138,7 @@ impl FromStr for Period {
                 };
                 match unit.join(" ").as_str() {
                     "working day" | "working days" => Ok(Period::WorkingDays(count)),
+                    "working hour" | "working hours" => Ok(Period::WorkingHours(count)),
                     "day" | "days" => Ok(Period::Days(count)),
                     "week" | "weeks" => Ok(Period::Weeks(count)),
                     "month" | "months" => Ok(Period::Months(count)),
@@ -184,6 +188,7 @@ impl fmt::Display for Period {
             Period::Weeks(n) => (n, "week"),
             Period::Months(n) => (n, "month"),
             Period::Hours(n) => (n, "hour"),
+            Period::WorkingHours(n) => (n, "working hour"),
             Period::Next(date) => {
                 let month = MONTHS[usize::try_from(date.month - 1).expect("month fits usize")];
                 return write!(f, "next {} {month}", date.day);

@@ -268,3 +268,57 @@ fn local_closure_day_extends_a_working_day_deadline() {
         Some(at("2026-01-14T23:59:59.999Z"))
     );
 }
+
+#[test]
+fn four_working_hours_from_monday_afternoon_are_due_tuesday_morning() {
+    // Monday 16 November 2026, 15:00 GMT: 15:00-17:00 on Monday, 09:00-11:00 on Tuesday.
+    assert_eq!(
+        due_unpaused("4 working hours", "2026-11-16T15:00:00Z"),
+        at("2026-11-17T11:00:00Z")
+    );
+}
+
+#[test]
+fn a_pause_gains_a_working_hours_clock_only_the_working_time_inside_it() {
+    // Paused from Monday 16:00 to Tuesday 10:00: two working hours (one each day) are lost, so
+    // the deadline moves from Tuesday 11:00 to Tuesday 13:00.
+    assert_eq!(
+        due_paused(
+            "4 working hours",
+            "2026-11-16T15:00:00Z",
+            &[closed("2026-11-16T16:00:00Z", "2026-11-17T10:00:00Z")]
+        ),
+        Some(at("2026-11-17T13:00:00Z"))
+    );
+}
+
+#[test]
+fn a_start_outside_four_digit_years_is_out_of_range_not_a_panic() {
+    let calendar = WorkingCalendar::england_and_wales();
+    let far = NaiveDate::MAX.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    for text in [
+        "12 months",
+        "2 working days",
+        "4 working hours",
+        "next 15 February",
+    ] {
+        assert_eq!(
+            checked_due(&period(text), far, &calendar, &[]),
+            Err(OutOfRange)
+        );
+    }
+    let early = NaiveDate::MIN.and_hms_opt(0, 0, 0).unwrap().and_utc();
+    assert_eq!(
+        checked_due(&period("6 weeks"), early, &calendar, &[]),
+        Err(OutOfRange)
+    );
+    assert_eq!(
+        checked_due(
+            &period("6 weeks"),
+            at("2026-01-05T10:00:00Z"),
+            &calendar,
+            &[]
+        ),
+        Ok(Some(at("2026-02-16T23:59:59.999Z")))
+    );
+}

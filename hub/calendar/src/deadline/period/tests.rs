@@ -14,6 +14,8 @@ fn parses_every_form() {
     assert_eq!(parse("6 weeks"), Ok(Period::Weeks(6)));
     assert_eq!(parse("12 months"), Ok(Period::Months(12)));
     assert_eq!(parse("48 hours"), Ok(Period::Hours(48)));
+    assert_eq!(parse("4 working hours"), Ok(Period::WorkingHours(4)));
+    assert_eq!(parse("1 Working Hour"), Ok(Period::WorkingHours(1)));
     assert_eq!(
         parse("next 15 February"),
         Ok(Period::Next(AnnualDate::new(15, 2).unwrap()))
@@ -45,6 +47,8 @@ fn display_round_trips_through_from_str() {
         "1 month",
         "48 hours",
         "0 hours",
+        "4 working hours",
+        "1 working hour",
         "next 15 February",
         "next 31 March",
     ] {
@@ -60,7 +64,7 @@ fn rejects_words_for_numbers_with_expected_shape() {
     assert_eq!(
         error.to_string(),
         "expected `<number> <unit>` where unit is one of working days, days, weeks, \
-         months, hours, or `next <day> <month>`; found `six weeks`"
+         months, hours, working hours, or `next <day> <month>`; found `six weeks`"
     );
 }
 
@@ -103,7 +107,7 @@ fn rejects_malformed_periods() {
 fn unknown_unit_message_names_the_unit() {
     assert_eq!(
         parse("2 fortnights").unwrap_err().to_string(),
-        "expected a unit of working days, days, weeks, months or hours; found `fortnights` \
+        "expected a unit of working days, days, weeks, months, hours or working hours; found `fortnights` \
          in `2 fortnights`"
     );
 }
