@@ -1,7 +1,9 @@
 //! MESH end to end: the real `throughline` binary between NHS England's real `mesh-sandbox`
 //! mailboxes. The LA SEND team's system sends canonical events to the hub's mailbox X26ABC1; the
 //! hub polls it, commits, acknowledges and routes to CAMHS, whose notifications it sends from
-//! X26ABC1 to CAMHS's mailbox X26ABC2. A poison message is quarantined and acknowledged.
+//! X26ABC1 to CAMHS's mailbox X26ABC2. A poison message is quarantined and acknowledged. A
+//! notification CAMHS never collects comes back as MESH's non-delivery report and becomes a
+//! dead letter.
 
 mod common;
 
@@ -41,7 +43,7 @@ role = "send"
 [[agencies]]
 id = "camhs-north"
 role = "health"
-sink = {{ type = "mesh", base_url = "{mesh_url}", mailbox_id = "{HUB_MAILBOX}", password = "${{TEST_MESH_PASSWORD}}", shared_key = "${{TEST_MESH_SHARED_KEY}}", timeout_ms = 10000, to_mailbox = "{CAMHS_MAILBOX}", workflow_id = "TEST_WORKFLOW" }}
+sink = {{ type = "mesh", base_url = "{mesh_url}", mailbox_id = "{HUB_MAILBOX}", password = "${{TEST_MESH_PASSWORD}}", shared_key = "${{TEST_MESH_SHARED_KEY}}", timeout_ms = 10000, to_mailbox = "{CAMHS_MAILBOX}", workflow_id = "TEST_WORKFLOW", report_poll_interval_ms = 200 }}
 
 [[sources]]
 id = "la-mesh"
@@ -168,5 +170,62 @@ async fn a_poison_message_is_quarantined_and_acknowledged() {
     assert!(!listed.contains(NHS), "{listed}");
     // Nothing was routed.
     assert!(camhs.list_inbox().await.expect("list").is_empty());
+    hub.assert_logs_free_of(&[NHS]);
+}
+
+#[tokio::test]
+async fn a_mesh_non_delivery_report_makes_the_delivery_a_dead_letter() {
+    let sandbox = Sandbox::start().await;
+    let mesh_url = sandbox.base_url.clone();
+    let hub = Hub::start(|url, port| mesh_config(url, port, &mesh_url)).await;
+    let hub_mailbox = sandbox.client(HUB_MAILBOX);
+    let camhs = sandbox.client(CAMHS_MAILBOX);
+
+    let referral = event(
+        "la-send",
+        json!({"nhs_number": NHS}),
+        json!({}),
+        "referral.made",
+        json!({"referral_id": "R-2002", "to_agency": "camhs-north"}),
+    );
+    send_to_hub(&camhs, serde_json::to_vec(&referral).unwrap(), "la-0002").await;
+    let sent = wait_for_inbox(&camhs, "the notification reaches X26ABC2", false).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    let key = sent[0]
+        .local_id
+        .clone()
+        .expect("sent with the idempotency key");
+    eventually("MESH's acceptance counts as delivered for now", || {
+        hub.cli(&["deliveries", "list", "--status", "delivered"])
+            .contains("camhs-north")
+    })
+    .await;
+
+    // CAMHS never collects it: MESH puts a non-delivery report (code 14) in the hub's sending
+    // mailbox, as it does after five days. The sandbox's admin endpoint makes that report.
+    let report = reqwest::Client::new()
+        .post(format!("{}/messageexchange/admin/report", sandbox.base_url))
+        .json(&json!({
+            "mailbox_id": HUB_MAILBOX,
+            "code": "14",
+            "description": "Message not collected by recipient",
+            "workflow_id": "TEST_WORKFLOW",
+            "local_id": key,
+            "linked_message_id": sent[0].id,
+        }))
+        .send()
+        .await
+        .expect("the sandbox makes a report");
+    assert!(report.status().is_success(), "{:?}", report.status());
+
+    eventually("the delivery is dead-lettered with MESH's reason", || {
+        let dead = hub.cli(&["deliveries", "list", "--status", "dead"]);
+        dead.contains("camhs-north") && dead.contains("MESH non-delivery report (code 14)")
+    })
+    .await;
+    // The report was recorded, then acknowledged: the hub's inbox empties.
+    wait_for_inbox(&hub_mailbox, "the hub acknowledges the report", true).await;
+    let alerts = hub.cli(&["alerts"]);
+    assert!(alerts.contains("dead_letter"), "{alerts}");
     hub.assert_logs_free_of(&[NHS]);
 }

@@ -9,6 +9,7 @@
 //! pending delivery where it was and sends it, with its stored idempotency key.
 
 mod backoff;
+mod mesh_reports;
 mod worker;
 
 use std::collections::BTreeMap;
@@ -151,6 +152,13 @@ pub async fn spawn_workers(
             holder: holder.clone(),
         };
         handles.push(tokio::spawn(w.run()));
+        // MESH accepts a message long before the agency collects it: its non-delivery reports
+        // arrive later, in the sending mailbox, and dead-letter the delivery.
+        if let SinkConfig::Mesh(c) = sink_config {
+            let reader = mesh_reports::spawn(agency.id.clone(), c, store.clone(), cancel.clone())
+                .map_err(|e| format!("agencies `{}` sink (mesh): {e}", agency.id))?;
+            handles.push(reader);
+        }
     }
     Ok(handles)
 }

@@ -204,6 +204,26 @@ impl MeshClient {
         Ok(MeshMessage::from_headers(message_id, &headers, total, body))
     }
 
+    /// A message's metadata without its body (`HEAD .../inbox/{id}`): enough to tell a report
+    /// from a data message without downloading a payload that another reader of this mailbox
+    /// will take. The returned message has an empty body.
+    pub async fn metadata(&self, message_id: &str) -> Result<MeshMessage, MeshError> {
+        let op = Operation::Metadata;
+        let response = self
+            .execute(
+                op,
+                self.request(Method::HEAD, &["inbox", message_id]),
+                Some(message_id),
+            )
+            .await?;
+        Ok(MeshMessage::from_headers(
+            message_id,
+            response.headers(),
+            1,
+            Bytes::new(),
+        ))
+    }
+
     /// Acknowledges a downloaded message (`PUT .../inbox/{id}/status/acknowledged`), which
     /// removes it from the inbox for good. Call it only after the message is committed:
     /// acknowledging an already acknowledged message succeeds, so retrying is safe.

@@ -305,6 +305,9 @@ pub struct MeshSinkConfig {
     /// The workflow agreed with the recipient and registered with MESH for both mailboxes
     /// (`Mex-WorkflowID`).
     pub workflow_id: String,
+    /// How often the sending mailbox's inbox is read for non-delivery reports, in milliseconds
+    /// (100 to 86400000; default 300000, MESH's five minutes).
+    pub report_poll_interval_ms: u64,
 }
 
 /// The keys a source adds to [`MeshConfig`].
@@ -321,6 +324,8 @@ struct SourceKeys {
 struct SinkKeys {
     to_mailbox: String,
     workflow_id: String,
+    #[serde(default = "default_poll_interval_ms")]
+    report_poll_interval_ms: u64,
 }
 
 fn default_poll_interval_ms() -> u64 {
@@ -375,6 +380,7 @@ impl<'de> Deserialize<'de> for MeshSinkConfig {
             mailbox,
             to_mailbox: own.to_mailbox,
             workflow_id: own.workflow_id,
+            report_poll_interval_ms: own.report_poll_interval_ms,
         })
     }
 }
@@ -415,7 +421,17 @@ impl MeshSinkConfig {
                 reason: "must be 1 to 300 printable ASCII characters without spaces".to_owned(),
             });
         }
-        Ok(())
+        in_range(
+            "report_poll_interval_ms",
+            self.report_poll_interval_ms,
+            MIN_POLL_INTERVAL_MS,
+            MAX_POLL_INTERVAL_MS,
+        )
+    }
+
+    /// How often the sending mailbox is read for non-delivery reports.
+    pub fn report_poll_interval(&self) -> Duration {
+        Duration::from_millis(self.report_poll_interval_ms)
     }
 }
 

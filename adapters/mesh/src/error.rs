@@ -18,6 +18,8 @@ pub enum Operation {
     ListInbox,
     /// `GET /messageexchange/{mailbox}/inbox/{id}[/{chunk}]`.
     Download,
+    /// `HEAD /messageexchange/{mailbox}/inbox/{id}`: a message's `Mex-*` headers, no body.
+    Metadata,
     /// `PUT /messageexchange/{mailbox}/inbox/{id}/status/acknowledged`.
     Acknowledge,
     /// `POST /messageexchange/{mailbox}/outbox[/{id}/{chunk}]`.
@@ -30,6 +32,7 @@ impl fmt::Display for Operation {
             Self::Handshake => "handshake",
             Self::ListInbox => "inbox list",
             Self::Download => "download",
+            Self::Metadata => "metadata",
             Self::Acknowledge => "acknowledge",
             Self::Send => "send",
         })

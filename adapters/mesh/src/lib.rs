@@ -16,6 +16,8 @@
 //!   poll loop, acknowledging after the hub's outcome).
 //! - [`sink`]: [`MeshSink`], send; [`MeshNotificationSink`], the hub's sink (one notification
 //!   per MESH message).
+//! - [`reports`]: [`MeshReports`], MESH's non-delivery reports about messages this mailbox
+//!   sent, which the hub turns into dead letters.
 //! - [`message`]: [`MeshMessage`] (downloaded) and [`OutboundMessage`] (to send).
 //! - [`error`]: [`MeshError`], what can go wrong and whether to retry.
 #![forbid(unsafe_code)]
@@ -25,6 +27,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod message;
+pub mod reports;
 #[cfg(feature = "sandbox")]
 pub mod sandbox;
 pub mod sink;
@@ -34,5 +37,6 @@ pub use client::MeshClient;
 pub use config::{MeshConfig, MeshConfigError, MeshSinkConfig, MeshSourceConfig};
 pub use error::{MeshError, Operation};
 pub use message::{MeshMessage, MessageStatus, MessageType, OutboundMessage};
+pub use reports::{MeshReports, NonDeliveryReport};
 pub use sink::{MeshNotificationSink, MeshSink};
 pub use source::{LinkStatus, MeshInputs, MeshSource};

@@ -86,6 +86,11 @@ impl MeshNotificationSink {
         })
     }
 
+    /// A reader of the sending mailbox's non-delivery reports, on the sink's own client.
+    pub fn reports(&self) -> crate::reports::MeshReports {
+        crate::reports::MeshReports::new(self.sink.client().clone())
+    }
+
     /// A cheap handle on whether the last send reached MESH, for `/readyz`.
     pub fn status_handle(&self) -> crate::source::LinkStatus {
         self.status.clone()

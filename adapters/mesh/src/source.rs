@@ -106,7 +106,8 @@ impl LinkStatus {
 ///   acknowledgement is logged; the message comes again next poll and is deduplicated.
 /// - `Unavailable`: nothing is acknowledged; the next poll downloads the message again.
 /// - A `REPORT` (MESH's own non-delivery report) is not an input: it is logged with its linked
-///   message id and status code and left in the inbox.
+///   message id and status code and left in the inbox for the hub's MESH sink, which reads the
+///   reports of its sending mailbox ([`crate::reports`]).
 /// - A failed poll is logged and retried at the next interval; [`LinkStatus`] says whether the
 ///   last one worked.
 ///
@@ -190,7 +191,7 @@ impl MeshInputs {
                             message_type = ?message.message_type,
                             linked_message_id = message.status.linked_message_id.as_deref().unwrap_or("-"),
                             status_code = message.status.code.as_deref().unwrap_or("-"),
-                            "MESH report in the inbox is not an input; left unacknowledged"
+                            "MESH report in the inbox is not an input; left for the sink's report reader"
                         );
                     }
                 }

@@ -352,49 +352,51 @@ impl Worker {
             }
             DeliveryOutcome::Retryable { reason, .. } => {
                 let reason = format!("gave up after {attempts} attempts: {reason}");
-                self.dead_letter(tx, d, attempts, &reason).await?;
+                dead_letter(tx, d, attempts, &reason).await?;
             }
             DeliveryOutcome::Permanent { reason } => {
-                self.dead_letter(tx, d, attempts, reason).await?;
+                dead_letter(tx, d, attempts, reason).await?;
             }
         }
         Ok(())
     }
+}
 
-    async fn dead_letter(
-        &self,
-        conn: &mut sqlx::AnyConnection,
-        d: &Delivery,
-        attempts: i64,
-        reason: &str,
-    ) -> Result<(), StoreError> {
-        store::deliveries::mark_dead(conn, d.id, attempts, reason).await?;
-        store::audit::append(
-            conn,
-            &AuditEntry {
-                actor: "hub".into(),
-                action: "delivery.dead_lettered".into(),
-                event_id: Some(d.event_id),
-                agency: Some(d.agency.clone()),
-                detail: Some(format!("notification {}: {reason}", d.id)),
-                ..Default::default()
-            },
-        )
-        .await?;
-        store::alerts::raise(
-            conn,
-            &format!("dead_letter:{}", d.agency),
-            "dead_letter",
-            Some(&d.agency),
-            &format!(
-                "deliveries to `{}` are going to dead letter; last: {reason}",
-                d.agency
-            ),
-        )
-        .await?;
-        tracing::error!(agency = %self.agency, delivery_id = %d.id, attempts, reason = %reason, "delivery dead-lettered");
-        Ok(())
-    }
+/// Dead-letters a delivery: marks it dead with the reason, audits it and raises the agency's
+/// `dead_letter` alert, in the caller's transaction. The worker calls it when a sink gives up;
+/// the MESH report reader when MESH says a message it had accepted was never collected.
+pub(super) async fn dead_letter(
+    conn: &mut sqlx::AnyConnection,
+    d: &Delivery,
+    attempts: i64,
+    reason: &str,
+) -> Result<(), StoreError> {
+    store::deliveries::mark_dead(conn, d.id, attempts, reason).await?;
+    store::audit::append(
+        conn,
+        &AuditEntry {
+            actor: "hub".into(),
+            action: "delivery.dead_lettered".into(),
+            event_id: Some(d.event_id),
+            agency: Some(d.agency.clone()),
+            detail: Some(format!("notification {}: {reason}", d.id)),
+            ..Default::default()
+        },
+    )
+    .await?;
+    store::alerts::raise(
+        conn,
+        &format!("dead_letter:{}", d.agency),
+        "dead_letter",
+        Some(&d.agency),
+        &format!(
+            "deliveries to `{}` are going to dead letter; last: {reason}",
+            d.agency
+        ),
+    )
+    .await?;
+    tracing::error!(agency = %d.agency, delivery_id = %d.id, attempts, reason = %reason, "delivery dead-lettered");
+    Ok(())
 }
 
 /// What the sink answered, on the attempt's span. A failure's reason is the sink's own summary

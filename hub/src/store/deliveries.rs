@@ -166,6 +166,23 @@ pub async fn pending_for_agency(
     rows.iter().map(row_to_delivery).collect()
 }
 
+/// The delivery to `agency` sent with `idempotency_key`: how a receiver's later report (a MESH
+/// non-delivery report carries the key as its `Mex-LocalID`) finds what it is about.
+pub async fn by_idempotency_key(
+    conn: &mut AnyConnection,
+    agency: &str,
+    idempotency_key: &str,
+) -> Result<Option<Delivery>> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+        "SELECT {COLUMNS} FROM deliveries WHERE agency = $1 AND idempotency_key = $2 ORDER BY seq LIMIT 1"
+    )))
+    .bind(agency)
+    .bind(idempotency_key)
+    .fetch_optional(&mut *conn)
+    .await?;
+    row.as_ref().map(row_to_delivery).transpose()
+}
+
 pub async fn get(conn: &mut AnyConnection, id: Uuid) -> Result<Option<Delivery>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {COLUMNS} FROM deliveries WHERE id = $1"
