@@ -273,6 +273,36 @@ pub struct EhcPlanIssued {
     /// URN of the school or setting named in the plan, when one is.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub named_setting_urn: Option<String>,
+    /// The child's next move between phases of education, when the plan expects one. The local
+    /// authority must then review and amend the plan, naming the new setting, by 15 February of
+    /// the year of the move, or by 31 March for a move from secondary school into post-16
+    /// (SEND Regulations 2014, reg. 18 as amended; the phases are listed in reg. 2(1)). The hub
+    /// tracks that as its own clock (`phase_transfer` handoff), separate from the annual review.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phase_transfer: Option<PhaseTransfer>,
+}
+
+/// A move between phases of education (SEND Regulations 2014, reg. 2(1)): early years to
+/// school, infant to junior, primary to middle or secondary, middle to secondary, or secondary
+/// school to a post-16 institution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PhaseTransfer {
+    /// The calendar year of the move: the child starts the new phase that September.
+    pub year: u16,
+    /// What the child moves into: a school (every move but the last above) or post-16.
+    pub into: TransferPhase,
+}
+
+/// The phase a child moves into, which decides the deadline of the review before the move.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum TransferPhase {
+    /// Into a school (from early years, infant, primary or middle): plan amended by 15 February.
+    School,
+    /// From secondary school into a post-16 institution: plan amended by 31 March.
+    #[serde(rename = "post_16")]
+    Post16,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -532,7 +562,8 @@ pub enum EscalationReason {
 #[serde(deny_unknown_fields)]
 pub struct HandoffNotice {
     pub handoff_id: Uuid,
-    /// `referral`, `transfer`, `closure`, `ehc_needs_assessment`, `ehc_plan`, `annual_review`.
+    /// `referral`, `transfer`, `closure`, `ehc_needs_assessment`, `ehc_plan`, `annual_review`,
+    /// `phase_transfer`.
     pub handoff_kind: String,
     /// The sender's own reference (a referral id, a request id, a plan id).
     pub reference: String,

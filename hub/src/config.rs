@@ -14,7 +14,9 @@ use std::path::{Path, PathBuf};
 
 pub use error::{ConfigError, ConfigErrors};
 pub use model::*;
-pub use validate::{Agency, KindSet, Route, SharingAgreement, Source, Transport, Validated};
+pub use validate::{
+    Agency, HistorySettings, KindSet, Route, SharingAgreement, Source, Transport, Validated,
+};
 
 /// Reads, interpolates, parses and validates the configuration at `path`.
 pub fn load(path: &Path) -> Result<Validated, ConfigErrors> {

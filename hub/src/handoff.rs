@@ -19,9 +19,11 @@
 //! Deadlines count working days in England and Wales, or calendar weeks and months where
 //! statute does (see `throughline_calendar`).
 
+mod annual_review;
 pub mod exemption;
 mod lead;
 pub mod notice;
+pub mod phase_transfer;
 pub mod scheduler;
 pub mod track;
 
@@ -46,6 +48,10 @@ pub enum HandoffKind {
     EhcPlan,
     /// An EHC plan's annual review, due within 12 months of the plan or the last review.
     AnnualReview,
+    /// An EHC plan reviewed and amended before a move between phases of education: by
+    /// 15 February of the year of the move, or 31 March for a move from secondary school into
+    /// post-16 (SEND Regulations 2014, reg. 18; see [`phase_transfer`]).
+    PhaseTransfer,
 }
 
 impl HandoffKind {
@@ -56,6 +62,7 @@ impl HandoffKind {
         HandoffKind::EhcNeedsAssessment,
         HandoffKind::EhcPlan,
         HandoffKind::AnnualReview,
+        HandoffKind::PhaseTransfer,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -66,6 +73,7 @@ impl HandoffKind {
             HandoffKind::EhcNeedsAssessment => "ehc_needs_assessment",
             HandoffKind::EhcPlan => "ehc_plan",
             HandoffKind::AnnualReview => "annual_review",
+            HandoffKind::PhaseTransfer => "phase_transfer",
         }
     }
 
@@ -79,6 +87,8 @@ impl HandoffKind {
             HandoffKind::EhcNeedsAssessment => Period::Weeks(6),
             HandoffKind::EhcPlan => Period::Weeks(20),
             HandoffKind::AnnualReview => Period::Months(12),
+            // Never configured: the date is fixed by the transfer (see `phase_transfer`).
+            HandoffKind::PhaseTransfer => phase_transfer::school_deadline(),
         }
     }
 }

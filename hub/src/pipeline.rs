@@ -15,6 +15,7 @@
 //! with one bad row is quarantined whole, so an operator replays one thing, not half of one.
 
 mod commit;
+pub mod history;
 pub mod identity;
 pub mod involvement;
 pub mod normalise;

@@ -220,6 +220,7 @@ fn sen_bodies(
                 plan_id: plan_id.clone(),
                 issued_on: start,
                 named_setting_urn: None,
+                phase_transfer: None,
             }));
             if let Some(ceased_on) = end {
                 bodies.push(EventBody::EhcPlanCeased(EhcPlanCeased {

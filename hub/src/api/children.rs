@@ -53,6 +53,7 @@ pub async fn timeline(
                 deliveries.iter().map(|d| d.event_id.as_str()).collect();
             let mut events = Vec::new();
             let mut disclosed = std::collections::BTreeSet::new();
+            let history = store::events::history_of(&mut tx, child).await?;
             for event in store::events::for_child(&mut tx, child).await? {
                 // The hub's notices are addressed: each agency sees only its own.
                 if event.source.agency.as_str() == crate::handoff::notice::HUB_AGENCY
@@ -70,6 +71,8 @@ pub async fn timeline(
                         "occurred_at": event.occurred_at,
                         "received_at": event.received_at,
                         "source_agency": event.source.agency,
+                        // Restated the child's past: committed, but nobody was notified.
+                        "history": history.contains(&event.id),
                         "subject": subject,
                         "payload": payload,
                     })

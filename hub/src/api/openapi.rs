@@ -469,13 +469,14 @@ fn timeline(kind: &Value, delivery: &Value, handoff: &Value) -> Value {
             "agency": {"type": "string"},
             "events": {"type": "array", "items": {
                 "type": "object",
-                "required": ["event_id", "kind", "occurred_at", "received_at", "source_agency", "subject", "payload"],
+                "required": ["event_id", "kind", "occurred_at", "received_at", "source_agency", "history", "subject", "payload"],
                 "properties": {
                     "event_id": {"type": "string", "format": "uuid"},
                     "kind": kind,
                     "occurred_at": {"type": "string", "format": "date-time"},
                     "received_at": {"type": "string", "format": "date-time"},
                     "source_agency": {"type": "string"},
+                    "history": {"type": "boolean", "description": "The event restated the child's past (see docs/handoffs.md, \"History is not news\"): committed and shown, but it opened no handoff and notified nobody."},
                     "subject": {"type": "object", "description": "The event's subject: whole for the agency's own events, else projected to its sharing agreement."},
                     "payload": {"description": "The event's payload, projected the same way."},
                 },

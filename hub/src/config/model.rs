@@ -42,6 +42,12 @@ pub struct HubConfig {
     /// Handoff tracking: deadlines, the escalation chain, the local authority's team.
     #[serde(default)]
     pub handoffs: HandoffsConfig,
+    /// How the hub tells a record that restates the child's past from news.
+    #[serde(default)]
+    pub history: HistoryConfig,
+    /// What the hub recognises in a child's identifiers beyond the standards' own lists.
+    #[serde(default)]
+    pub identity: IdentityConfig,
     /// Field mappings from agency systems' own JSON or CSV to canonical events; a source uses
     /// one with `format = "mapping:<id>"` (see `docs/adapters/mapping.md`).
     #[serde(default)]
@@ -80,6 +86,81 @@ pub struct HandoffsConfig {
     /// `local_authority` configured is an operator alert only.
     #[serde(default = "default_escalation")]
     pub escalation: Vec<EscalationStepConfig>,
+    /// The hours of a working day, London time, for deadlines in working hours: `"09:00-17:00"`
+    /// by default. No statute sets them; this is a local-agreement default.
+    #[serde(default)]
+    pub working_hours: throughline_calendar::WorkingHours,
+    /// How soon a referral's receiver must acknowledge it, by the referral's `urgency`. Local
+    /// agreement, not statute; a referral's own `respond_by` still wins.
+    #[serde(default)]
+    pub urgency: UrgencyDeadlines,
+}
+
+/// `[handoffs.urgency]`: the acknowledgement deadline of a referral for each `urgency`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct UrgencyDeadlines {
+    /// `emergency`: `"4 working hours"` by default.
+    #[serde(default = "default_emergency")]
+    pub emergency: throughline_calendar::Period,
+    /// `urgent`: `"1 working day"` by default.
+    #[serde(default = "default_urgent")]
+    pub urgent: throughline_calendar::Period,
+    /// `routine`: `handoffs.deadlines.referral` when that is set, else `"2 working days"`.
+    #[serde(default)]
+    pub routine: Option<throughline_calendar::Period>,
+}
+
+fn default_emergency() -> throughline_calendar::Period {
+    throughline_calendar::Period::WorkingHours(4)
+}
+
+fn default_urgent() -> throughline_calendar::Period {
+    throughline_calendar::Period::WorkingDays(1)
+}
+
+impl Default for UrgencyDeadlines {
+    fn default() -> Self {
+        Self {
+            emergency: default_emergency(),
+            urgent: default_urgent(),
+            routine: None,
+        }
+    }
+}
+
+/// `[history]`: a record that only restates the child's past (a transfer file's SEN history, a
+/// census's plans started years ago) updates the child's record and timeline but opens no
+/// handoff or clock and notifies nobody (`docs/handoffs.md`, "History is not news").
+#[derive(Debug, Clone, Deserialize)]
+pub struct HistoryConfig {
+    /// How long before its `as_at` an event may have happened and still be news, e.g.
+    /// `"28 days"`: older is history. Counted like a deadline from when the event happened.
+    #[serde(default = "default_history_window")]
+    pub window: throughline_calendar::Period,
+}
+
+fn default_history_window() -> throughline_calendar::Period {
+    throughline_calendar::Period::Days(28)
+}
+
+impl Default for HistoryConfig {
+    fn default() -> Self {
+        Self {
+            window: default_history_window(),
+        }
+    }
+}
+
+/// `[identity]`: additions to the lists identifiers are checked against.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct IdentityConfig {
+    /// DfE local authority numbers to accept in a UPN (characters 2 to 4) beyond census
+    /// validation rule 1530's list (2023/24, with 942 and 943), e.g. `[944]`: an authority
+    /// created or renumbered since, so that its pupils' UPNs are not refused until a release.
+    /// Each is a number from 1 to 999. Remove one only if no stored event carries it: events are
+    /// read back through the same check.
+    #[serde(default)]
+    pub extra_la_codes: Vec<u16>,
 }
 
 /// One step of the escalation chain.
@@ -121,6 +202,8 @@ impl Default for HandoffsConfig {
             deadlines: Default::default(),
             extra_holidays: Vec::new(),
             escalation: default_escalation(),
+            working_hours: Default::default(),
+            urgency: Default::default(),
         }
     }
 }

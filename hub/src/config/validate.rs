@@ -114,6 +114,8 @@ pub struct Validated {
     pub routes: Vec<Route>,
     pub agreements: Vec<SharingAgreement>,
     pub handoffs: HandoffSettings,
+    /// `[history]`, checked.
+    pub history: HistorySettings,
     /// `api.operator_api_key`, hashed (the key itself is not kept).
     pub operator_key_sha256: Option<[u8; 32]>,
     /// The normaliser for each format a source may name: the static formats and every
@@ -131,6 +133,8 @@ pub struct HandoffSettings {
     pub deadlines: BTreeMap<HandoffKind, Period>,
     pub calendar: WorkingCalendar,
     pub escalation: Vec<EscalationStep>,
+    /// `[handoffs.urgency]`: (emergency, urgent, routine) acknowledgement deadlines.
+    pub urgency: crate::config::UrgencyDeadlines,
 }
 
 impl HandoffSettings {
@@ -140,6 +144,27 @@ impl HandoffSettings {
             .cloned()
             .unwrap_or_else(|| kind.default_deadline())
     }
+
+    /// How soon a referral of this urgency must be acknowledged: `[handoffs.urgency]`, with a
+    /// routine referral on `handoffs.deadlines.referral` unless `urgency.routine` is set.
+    pub fn referral_deadline(&self, urgency: throughline_contracts::kind::Urgency) -> Period {
+        use throughline_contracts::kind::Urgency;
+        match urgency {
+            Urgency::Emergency => self.urgency.emergency,
+            Urgency::Urgent => self.urgency.urgent,
+            Urgency::Routine => self
+                .urgency
+                .routine
+                .unwrap_or_else(|| self.deadline(HandoffKind::Referral)),
+        }
+    }
+}
+
+/// `[history]`, validated.
+#[derive(Debug, Clone)]
+pub struct HistorySettings {
+    /// An event that happened longer than this before its `as_at` is history.
+    pub window: Period,
 }
 
 impl Validated {
@@ -542,6 +567,16 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
     }
 
     let handoffs = handoff_settings(file, &c.handoffs, &agencies, &mut errors);
+    if let Period::Next(_) = c.history.window {
+        errors.push(ConfigError::new(
+            file,
+            "history.window",
+            "must be a length of time such as `28 days`, not a date in the year",
+        ));
+    }
+    let history = HistorySettings {
+        window: c.history.window,
+    };
     let operator_key_sha256 = operator_key(
         file,
         c.api.operator_api_key.as_deref(),
@@ -568,6 +603,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         routes,
         agreements,
         handoffs,
+        history,
         normalisers,
         operator_key_sha256,
         operator_channels: c.operator_channels,
@@ -728,6 +764,12 @@ fn handoff_settings(
     let mut deadlines = BTreeMap::new();
     for (name, period) in &c.deadlines {
         match name.parse::<HandoffKind>() {
+            Ok(HandoffKind::PhaseTransfer) => errors.push(ConfigError::new(
+                file,
+                &format!("handoffs.deadlines.{name}"),
+                "is set by law, not config: 15 February, or 31 March for a move into post-16, \
+                 of the year of the move (SEND Regulations 2014, reg. 18)",
+            )),
             Ok(kind) => {
                 deadlines.insert(kind, *period);
             }
@@ -750,7 +792,9 @@ fn handoff_settings(
         tick: std::time::Duration::from_millis(c.tick_ms.max(1)),
         deadlines,
         calendar: WorkingCalendar::england_and_wales()
-            .with_extra_holidays(c.extra_holidays.iter().copied()),
+            .with_extra_holidays(c.extra_holidays.iter().copied())
+            .with_working_hours(c.working_hours),
+        urgency: c.urgency.clone(),
         escalation: c
             .escalation
             .iter()

@@ -95,7 +95,7 @@ pub(super) async fn closure(
     }
     let reference = format!("closure:{}", cx.event.id);
     let period = cx.period(HandoffKind::Closure);
-    let id = open(
+    let Some(id) = open(
         conn,
         cx,
         HandoffKind::Closure,
@@ -106,7 +106,11 @@ pub(super) async fn closure(
         period,
         None,
     )
-    .await?;
+    .await?
+    else {
+        // History opens no closure (the caller does not ask for one).
+        return Ok(());
+    };
     let body = EventBody::ChildNoLeadAgency(NoLeadAgency {
         reason,
         last_agency: cx.source().clone(),

@@ -15,19 +15,24 @@
 //! | `social_care.referral`, `episode_of_care.opened` | every open referral to the sender: accepted |
 //! | `ehc_needs_assessment.requested` | to the local authority, 6 weeks from `received_on` |
 //! | `ehc_needs_assessment.decision` | answered; `assess` opens the final-plan clock (20 weeks from the request) |
-//! | `ehc_plan.final` | plan clock closed; annual review due 12 months from `issued_on` |
-//! | `ehc_plan.review` | that review closed; the next one due 12 months on (unless ceasing) |
-//! | `ehc_plan.ceased` | the annual review closed |
+//! | `ehc_plan.final` | plan clock closed; annual review due 12 months from `issued_on`; a phase transfer when the plan names one |
+//! | `ehc_plan.review` | that review and phase transfer closed; the next review due 12 months on (unless ceasing) |
+//! | `ehc_plan.ceased` | the annual review and phase transfer closed |
 //!
 //! After any event that can end an involvement, a child with no active involvement left is
 //! handed to the local authority as a closure (and alerted; more loudly with an EHC plan or a
 //! child protection plan).
+//!
+//! An event that restates the child's past (`Context::history`, see `pipeline::history`) still
+//! answers and closes handoffs, but opens none, escalates nothing and sends no notice; only a
+//! statutory clock from the plan's own dates whose deadline is still ahead is opened for it.
 
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use sqlx::AnyConnection;
 use throughline_calendar::Period;
+use throughline_calendar::deadline::MAX_COUNT;
 use throughline_contracts::AgencyId;
 use throughline_contracts::event::{Event, FieldProblem};
 use throughline_contracts::kind::{
@@ -36,7 +41,7 @@ use throughline_contracts::kind::{
 };
 use uuid::Uuid;
 
-use super::{HandoffKind, lead, notice};
+use super::{HandoffKind, annual_review, lead, notice, phase_transfer};
 use crate::config::Validated;
 use crate::store::handoffs::{Handoff, NewHandoff, state};
 use crate::store::{self, StoreError, audit::AuditEntry};
@@ -60,6 +65,8 @@ pub struct Context<'a> {
     pub child: Uuid,
     pub identifiers: &'a [(String, String)],
     pub event: &'a Event,
+    /// The event restates the child's past: it opens no handoff and sends no notice.
+    pub history: bool,
     /// Audit entries the step makes, for the commit to write with its other rows.
     /// (A mutex only because the context is shared across awaits; nothing contends for it.)
     pub audit: std::sync::Mutex<Vec<AuditEntry>>,
@@ -117,12 +124,14 @@ pub async fn track(
     match &event.body {
         EventBody::ReferralMade(p) => {
             // A referral naming its own date is due then: as calendar days from the clock.
+            // Otherwise its urgency sets the deadline (`[handoffs.urgency]`).
             let period = match p.respond_by {
                 Some(d) => {
                     let start = throughline_calendar::london::civil_date(event.occurred_at);
-                    Period::Days((d - start).num_days().max(0) as u32)
+                    let days = (d - start).num_days().clamp(0, i64::from(MAX_COUNT));
+                    Period::Days(u32::try_from(days).unwrap_or(MAX_COUNT))
                 }
-                None => cx.period(HandoffKind::Referral),
+                None => cx.config.handoffs.referral_deadline(p.urgency),
             };
             open(
                 conn,
@@ -305,7 +314,10 @@ pub async fn track(
             )
             .await?;
             store::identity::set_plans(conn, cx.child, Some(true), None).await?;
-            annual_review(conn, cx, &p.plan_id, p.issued_on).await?;
+            annual_review::open(conn, cx, &p.plan_id, p.issued_on, true).await?;
+            if let Some(transfer) = &p.phase_transfer {
+                phase_transfer::open(conn, cx, &p.plan_id, p.issued_on, transfer).await?;
+            }
         }
         EventBody::EhcPlanReview(p) => {
             store::handoffs::close(
@@ -317,8 +329,10 @@ pub async fn track(
                 event.received_at,
             )
             .await?;
+            // The review before a move between phases is this review (reg. 18).
+            phase_transfer::close(conn, cx, &p.plan_id).await?;
             if p.outcome != ReviewOutcome::Cease {
-                annual_review(conn, cx, &p.plan_id, p.reviewed_on).await?;
+                annual_review::open(conn, cx, &p.plan_id, p.reviewed_on, false).await?;
             }
         }
         EventBody::EhcPlanCeased(p) => {
@@ -331,6 +345,7 @@ pub async fn track(
                 event.received_at,
             )
             .await?;
+            phase_transfer::close(conn, cx, &p.plan_id).await?;
             store::identity::set_plans(conn, cx.child, Some(false), None).await?;
         }
         EventBody::SocialCareChildProtectionPlanStarted(_) => {
@@ -341,7 +356,9 @@ pub async fn track(
         }
         _ => {}
     }
-    if missing_education {
+    if cx.history {
+        // The past is not a child newly without a lead: no closure, no notice.
+    } else if missing_education {
         lead::closure(conn, cx, NoLeadReason::MissingEducation, &mut wake).await?;
     } else if lead::can_end_involvement(&event.body) && !lead::has_lead(conn, cx).await? {
         lead::closure(conn, cx, NoLeadReason::LastInvolvementEnded, &mut wake).await?;
@@ -349,8 +366,42 @@ pub async fn track(
     Ok(wake)
 }
 
+/// Opens a handoff made by this event, unless the event is history (`None`): the past opens no
+/// handoff.
 #[allow(clippy::too_many_arguments)]
 pub(super) async fn open(
+    conn: &mut AnyConnection,
+    cx: &Context<'_>,
+    kind: HandoffKind,
+    reference: &str,
+    from: &str,
+    to: &str,
+    clock_start: DateTime<Utc>,
+    period: Period,
+    parent_id: Option<Uuid>,
+) -> Result<Option<Uuid>, StoreError> {
+    if cx.history {
+        return Ok(None);
+    }
+    open_clock(
+        conn,
+        cx,
+        kind,
+        reference,
+        from,
+        to,
+        clock_start,
+        period,
+        parent_id,
+    )
+    .await
+    .map(Some)
+}
+
+/// Opens a handoff whatever the event: for a statutory clock counted from the plan's own dates,
+/// which its caller opens only while its deadline is still ahead (see `annual_review`).
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn open_clock(
     conn: &mut AnyConnection,
     cx: &Context<'_>,
     kind: HandoffKind,
@@ -478,7 +529,7 @@ async fn settle(
                 .kind
                 .parse::<HandoffKind>()
                 .unwrap_or(HandoffKind::Referral);
-            let period = cx.period(kind);
+            let period = redirect_period(cx, h, kind);
             open(
                 conn,
                 cx,
@@ -492,6 +543,8 @@ async fn settle(
             )
             .await?;
         }
+        // The past answered: nobody is told again.
+        None if cx.history => {}
         None => {
             let reason = if outcome == state::DECLINED {
                 EscalationReason::DeclinedWithoutNewOwner
@@ -570,38 +623,21 @@ async fn escalate_now(
     Ok(())
 }
 
-async fn annual_review(
-    conn: &mut AnyConnection,
-    cx: &Context<'_>,
-    plan_id: &str,
-    on: NaiveDate,
-) -> Result<(), StoreError> {
-    let review = HandoffKind::AnnualReview.as_str();
-    if store::handoffs::find_open(conn, cx.child, review, plan_id, None)
-        .await?
-        .is_some()
-    {
-        // The plan's review clock is already running (a school's transfer file repeats it).
-        return Ok(());
+/// The deadline a handoff passed to a new owner runs for: the configured one, except that a
+/// referral keeps its urgency (an emergency stays an emergency when redirected). A referral's
+/// own `respond_by` was for the first receiver only.
+fn redirect_period(cx: &Context<'_>, h: &Handoff, kind: HandoffKind) -> Period {
+    let handoffs = &cx.config.handoffs;
+    if kind == HandoffKind::Referral {
+        use throughline_contracts::kind::Urgency;
+        let parent = h.period.parse::<Period>().ok();
+        for urgency in [Urgency::Emergency, Urgency::Urgent] {
+            let period = handoffs.referral_deadline(urgency);
+            if parent == Some(period) {
+                return period;
+            }
+        }
+        return handoffs.referral_deadline(Urgency::Routine);
     }
-    let la = cx.config.handoffs.local_authority.clone();
-    let owner = la
-        .as_ref()
-        .map_or(cx.source().as_str(), AgencyId::as_str)
-        .to_owned();
-    let start = start_of(on);
-    let period = cx.period(HandoffKind::AnnualReview);
-    open(
-        conn,
-        cx,
-        HandoffKind::AnnualReview,
-        plan_id,
-        &owner,
-        &owner,
-        start,
-        period,
-        None,
-    )
-    .await?;
-    Ok(())
+    cx.period(kind)
 }

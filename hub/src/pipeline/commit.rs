@@ -18,7 +18,7 @@ use crate::handoff;
 use crate::store::{self, Store, StoreError, audit::AuditEntry, deliveries::NewDelivery};
 use crate::telemetry::TARGET;
 
-use super::{Stop, identity, involvement, route};
+use super::{Stop, history, identity, involvement, route};
 
 pub(super) struct Committed {
     pub event_ids: Vec<Uuid>,
@@ -174,6 +174,8 @@ pub(super) async fn commit_input(
             }
         };
         span.record("child_id", tracing::field::display(child));
+        // Decided before the event is written, so it is not taken for its own restatement.
+        let history = history::is_history(tx, config, child, event).await?;
         involvement::update(tx, child, event)
             .instrument(tracing::info_span!(target: TARGET, "involvement", event_id = %event.id, child_id = %child))
             .await?;
@@ -182,6 +184,7 @@ pub(super) async fn commit_input(
             child,
             identifiers: &identifiers,
             event,
+            history,
             audit: Default::default(),
         };
         let tracked = handoff::track::track(tx, &cx)
@@ -200,12 +203,27 @@ pub(super) async fn commit_input(
                 return Err(Stop::Reject(super::step::HANDOFF, vec![problem]));
             }
         }
-        let route_span = tracing::info_span!(target: TARGET, "route", event_id = %event.id, recipients = tracing::field::Empty);
-        let notifications = route::route(tx, config, child, &identifiers, event, &mut writes.audit)
-            .instrument(route_span.clone())
-            .await?;
+        let route_span = tracing::info_span!(target: TARGET, "route", event_id = %event.id, recipients = tracing::field::Empty, history);
+        // History is routed to nobody: agencies are told what is new, not the child's past again.
+        let notifications = if history {
+            writes.audit.push(AuditEntry {
+                actor: "hub".into(),
+                action: "route.none".into(),
+                event_id: Some(event.id),
+                detail: Some(format!(
+                    "{}: history (restates the child's past), no recipient",
+                    event.kind()
+                )),
+                ..Default::default()
+            });
+            Vec::new()
+        } else {
+            route::route(tx, config, child, &identifiers, event, &mut writes.audit)
+                .instrument(route_span.clone())
+                .await?
+        };
         route_span.record("recipients", notifications.len());
-        store::events::insert(tx, event, source_id, child).await?;
+        store::events::insert_marked(tx, event, source_id, child, history).await?;
         for n in notifications {
             wake.insert(n.recipient.clone());
             writes.deliveries.push(NewDelivery {
