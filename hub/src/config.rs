@@ -4,6 +4,7 @@
 //! the file, the key and the reason, so `throughline check-config` can print them all at once.
 //! Unknown keys are errors (a misspelt key silently ignored is how a route goes missing).
 
+pub mod assertions;
 mod error;
 mod fhir;
 mod interpolate;

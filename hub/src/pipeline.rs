@@ -1,6 +1,6 @@
 //! The routing core: one pipeline, each step its own module, run in this order:
 //!
-//! receive → normalise → validate → resolve identity → update involvements → route → commit →
+//! receive → normalise → validate → authorise → resolve identity → update involvements → route → commit →
 //! acknowledge the source → (the `deliver` module) deliver → record the outcome.
 //!
 //! Receive checks the raw input (a known source; the API has already authenticated it and
@@ -14,7 +14,9 @@
 //! reasons. Only then does the caller acknowledge its source. An input is the unit: a CSV extract
 //! with one bad row is quarantined whole, so an operator replays one thing, not half of one.
 
+pub mod authorise;
 mod commit;
+pub mod idempotency;
 pub mod history;
 pub mod identity;
 pub mod involvement;
@@ -46,6 +48,10 @@ pub mod step {
     pub const RECEIVE: &str = "receive";
     pub const NORMALISE: &str = "normalise";
     pub const VALIDATE: &str = "validate";
+    /// A source asserted what is not its own to say (`pipeline::authorise`).
+    pub const AUTHORISE: &str = "authorise";
+    /// An event id or idempotency key already used for a different body.
+    pub const IDEMPOTENCY: &str = "idempotency";
     pub const IDENTITY: &str = "identity";
     pub const HANDOFF: &str = "handoff";
 }
@@ -292,7 +298,18 @@ impl Pipeline {
             span.record("problems", p.len());
             Stop::Reject(step::VALIDATE, p)
         })?;
+        let span = tracing::info_span!(target: TARGET, "authorise", problems = Empty);
+        span.in_scope(|| authorise::authorise(source, &submissions))
+            .map_err(|p| {
+                span.record("problems", p.len());
+                Stop::Reject(step::AUTHORISE, p)
+            })?;
         let supplied_ids = submissions.iter().filter_map(|s| s.id).collect();
+        let digests = submissions
+            .iter()
+            .filter_map(|s| Some((s.id?, idempotency::canonical_sha256(s))))
+            .collect();
+        let body_sha256 = idempotency::input_sha256(&submissions);
         let events = submissions
             .into_iter()
             .map(|s| s.into_event(raw.received_at))
@@ -302,6 +319,8 @@ impl Pipeline {
             events: commit::Events {
                 events,
                 supplied_ids,
+                digests,
+                body_sha256,
             },
         })
     }
@@ -506,6 +525,9 @@ impl Pipeline {
                     id
                 }
             };
+            if step == step::AUTHORISE || step == step::IDEMPOTENCY {
+                audit_refusal(&mut tx, &raw.source_id, id, step, &problems).await?;
+            }
             if let Some(detail) = &conflict {
                 store::identity::open_review(
                     &mut tx,
@@ -574,4 +596,37 @@ impl Pipeline {
         tx.commit().await?;
         Ok(())
     }
+}
+
+/// Every refusal is audited (house rule: deny by default, audit every refusal): one entry per
+/// problem, naming the source, the field and the rule, never a value.
+async fn audit_refusal(
+    tx: &mut sqlx::AnyConnection,
+    source_id: &str,
+    quarantine_id: Uuid,
+    step: &str,
+    problems: &[FieldProblem],
+) -> Result<(), StoreError> {
+    let action = if step == step::AUTHORISE {
+        "assertion.refused"
+    } else {
+        "idempotency.conflict"
+    };
+    for p in problems {
+        store::audit::append(
+            tx,
+            &store::audit::AuditEntry {
+                actor: source_id.to_owned(),
+                action: action.into(),
+                fields: Some(vec![p.field.clone()]),
+                detail: Some(format!(
+                    "{}: {} (quarantine item {quarantine_id})",
+                    p.field, p.reason
+                )),
+                ..Default::default()
+            },
+        )
+        .await?;
+    }
+    Ok(())
 }

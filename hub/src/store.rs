@@ -19,6 +19,7 @@ pub mod audit;
 pub mod audit_search;
 pub mod cursors;
 pub mod deliveries;
+pub mod digests;
 pub mod events;
 pub mod handoffs;
 pub mod identity;

@@ -487,3 +487,66 @@ api_key = "${{SOURCE_KEY}}"
     let (code, out) = check(&config("${OPERATOR}"), &env);
     assert_eq!(code, 0, "{out}");
 }
+
+#[test]
+fn extra_la_codes_are_checked_by_key() {
+    let (code, out) = check("[identity]\nextra_la_codes = [944, 0, 1000]\n", &[]);
+    assert_eq!(code, 2, "{out}");
+    for key in ["identity.extra_la_codes[1]", "identity.extra_la_codes[2]"] {
+        assert!(
+            out.contains(&format!(
+                "FILE: {key}: must be a DfE local authority number from 1 to 999"
+            )),
+            "{key} in {out}"
+        );
+    }
+    assert!(!out.contains("extra_la_codes[0]"), "{out}");
+    let (code, out) = check("[identity]\nextra_la_codes = [944]\n", &[]);
+    assert_eq!(code, 0, "{out}");
+    // Not a number at all: named by its key too.
+    let (code, out) = check("[identity]\nextra_la_codes = [\"944\"]\n", &[]);
+    assert_eq!(code, 2, "{out}");
+    assert!(out.contains("FILE: identity.extra_la_codes"), "{out}");
+}
+
+#[test]
+fn assertion_rules_are_checked_by_key() {
+    let (code, out) = check(
+        r#"
+[[agencies]]
+id = "oakfield-primary"
+role = "school"
+
+[[sources]]
+id = "oakfield-mis"
+agency = "oakfield-primary"
+api_key = "${KEY}"
+may_send = ["school.*", "social_care.no_such_kind", "handoff.reminder", "nope.*"]
+may_change_involvement_of = ["camhs-west"]
+relays_for = ["oakfield-primary", "Not A Slug"]
+
+[[sources]]
+id = "oakfield-other"
+agency = "oakfield-primary"
+api_key = "${OTHER_KEY}"
+may_send = []
+"#,
+        &[
+            ("KEY", "a-long-enough-key-0123"),
+            ("OTHER_KEY", "another-long-enough-key-0123"),
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    for expected in [
+        "FILE: sources[0].may_send[1]: `social_care.no_such_kind` is not an event kind",
+        "FILE: sources[0].may_send[2]: `handoff.reminder` is not an event kind",
+        "FILE: sources[0].may_send[3]: `nope.*` is not an event kind",
+        "FILE: sources[0].may_change_involvement_of[0]: no agency with this id is configured",
+        "FILE: sources[0].relays_for: lists the source's own agency",
+        "FILE: sources[0].relays_for[1]: ",
+        "FILE: sources[1].may_send: must list at least one event kind",
+    ] {
+        assert!(out.contains(expected), "missing `{expected}` in:\n{out}");
+    }
+    assert!(!out.contains("sources[0].may_send[0]"), "{out}");
+}

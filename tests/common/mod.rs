@@ -275,6 +275,9 @@ id = "la-send-system"
 agency = "la-send"
 system = "capita-one"
 api_key = "${{TEST_LA_KEY}}"
+# The LA's team registers other agencies' involvement (docs/security.md); this configuration
+# names no `[handoffs] local_authority`, so the rule is explicit.
+may_change_involvement_of = ["*"]
 
 [[routes]]
 kinds = ["*"]

@@ -269,16 +269,7 @@ pub(super) async fn submit(
             step,
             problems,
         } => {
-            let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
-            let mut p = Problem::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid-input",
-                "Input rejected",
-                format!(
-                    "rejected at step `{step}`: {}; the input is kept in quarantine",
-                    fields.join(", ")
-                ),
-            );
+            let mut p = Problem::for_quarantined(&step, &problems);
             p.errors = problems;
             p.quarantine_id = Some(quarantine_id.to_string());
             p.step = Some(step);

@@ -59,6 +59,8 @@ pub fn document() -> Value {
     let xml = json!({"application/xml": {"schema": {"type": "string"}}});
     let quarantined = "Rejected: `errors` names each field and why, `step` the pipeline step, and `quarantine_id` where the input is kept.";
     let handoff_id = "The handoff's id (a UUID).";
+    let refused = "`assertion-refused`: the source may not send this kind, change this agency's involvement, or assert local ids in this namespace; `errors` names the field and the rule, and the input is quarantined (`docs/security.md`).";
+    let conflict = "`idempotency-conflict`: the event id or `Idempotency-Key` was already committed with a different body; `errors` names both digests, and the input is quarantined.";
 
     let mut paths = Map::new();
     let mut add = |path: &str, method: &str, op: Op| {
@@ -99,6 +101,8 @@ pub fn document() -> Value {
         )
         .json(202, "Committed.", accepted.clone())
         .body_problems()
+        .problem(403, refused)
+        .problem(409, conflict)
         .problem(422, quarantined)
         .link(422, "quarantined", "getQuarantineItem", "$response.body#/quarantine_id")
         .unavailable(),
@@ -114,9 +118,10 @@ pub fn document() -> Value {
         )
         .source_key()
         .path_param("source", "The source's id; the key must be this source's.")
-        .body(true, native)
+        .body(true, native.clone())
         .json(202, "Committed.", accepted.clone())
-        .problem(403, "The key belongs to another source.")
+        .problem(403, "The key belongs to another source, or (`assertion-refused`) the source asserted what is not its own to say; the input is quarantined (`docs/security.md`).")
+        .problem(409, conflict)
         .body_problems()
         .problem(422, quarantined)
         .unavailable(),

@@ -72,6 +72,49 @@ impl Problem {
         p
     }
 
+    /// An input the pipeline quarantined: 403 `assertion-refused` when the source asserted what
+    /// is not its own to say, 409 `idempotency-conflict` when an event id or idempotency key
+    /// was already used for a different body, else 422 `invalid-input`. The detail names the
+    /// step and the fields (with the rule, for a refusal), never a value.
+    pub fn for_quarantined(step: &str, problems: &[FieldProblem]) -> Self {
+        use crate::pipeline::step;
+        let fields: Vec<&str> = problems.iter().map(|p| p.field.as_str()).collect();
+        let (status, slug, title) = match step {
+            step::AUTHORISE => (
+                StatusCode::FORBIDDEN,
+                "assertion-refused",
+                "Assertion refused",
+            ),
+            step::IDEMPOTENCY => (
+                StatusCode::CONFLICT,
+                "idempotency-conflict",
+                "Idempotency conflict",
+            ),
+            _ => (
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid-input",
+                "Input rejected",
+            ),
+        };
+        let said: Vec<String> = if step == step::AUTHORISE || step == step::IDEMPOTENCY {
+            problems
+                .iter()
+                .map(|p| format!("{}: {}", p.field, p.reason))
+                .collect()
+        } else {
+            fields.iter().map(|f| (*f).to_owned()).collect()
+        };
+        Self::new(
+            status,
+            slug,
+            title,
+            format!(
+                "rejected at step `{step}`: {}; the input is kept in quarantine",
+                said.join("; ")
+            ),
+        )
+    }
+
     pub fn unauthorised() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,

@@ -513,6 +513,21 @@ pub struct SourceConfig {
     /// `drop = { folder, ..., reader = "ctf" }`. A source has at most one of the two.
     #[serde(default)]
     pub ctf_drop: Option<CtfDropConfig>,
+    /// Which event kinds this source may send (`docs/security.md`): kinds, families such as
+    /// `"school.*"`, or `"*"`. It replaces the defaults of the agency's role; the kinds every
+    /// source may send (referrals, their answers, handoff acknowledgements, involvement) stay
+    /// allowed. Absent: the role's defaults (the local authority's designated team: any kind).
+    #[serde(default)]
+    pub may_send: Option<Vec<String>>,
+    /// Agencies besides its own whose involvement this source may start or end with
+    /// `involvement.started`/`ended`, or `["*"]`. Absent: its own agency only (the local
+    /// authority's designated team: any agency).
+    #[serde(default)]
+    pub may_change_involvement_of: Vec<String>,
+    /// Agencies this source relays for (a regional data hub passing on its members' records):
+    /// it may assert local ids in their namespaces as well as its own agency's. Absent: none.
+    #[serde(default)]
+    pub relays_for: Vec<String>,
 }
 
 /// `sources.drop`: a folder an agency's system (or a job that downloads its files) writes files

@@ -44,6 +44,8 @@ pub struct Source {
     /// A folder of files imported as this source (`drop`, or the older `ctf_drop`); its folder
     /// was a directory when the configuration was checked.
     pub drop: Option<DropConfig>,
+    /// What it may assert: kinds, whose involvement, whose local ids (`docs/security.md`).
+    pub assertions: super::assertions::Assertions,
 }
 
 /// How a source's inputs arrive.
@@ -487,6 +489,21 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
             (None, None) => None,
         };
         if let (Some(agency), Some(transport)) = (agency, transport) {
+            let assertions = super::assertions::build(
+                file,
+                super::assertions::Declared {
+                    key: &format!("sources[{i}]"),
+                    agency: &agency,
+                    role: agencies.get(&agency).map_or("", |a| a.role.as_str()),
+                    designated_team: c.handoffs.local_authority.as_deref()
+                        == Some(agency.as_str()),
+                    may_send: s.may_send.as_deref(),
+                    may_change_involvement_of: &s.may_change_involvement_of,
+                    relays_for: &s.relays_for,
+                },
+                &|a| agencies.contains_key(a),
+                &mut errors,
+            );
             let source = Source {
                 id: s.id.clone(),
                 agency,
@@ -494,6 +511,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                 format: s.format.clone(),
                 transport,
                 drop,
+                assertions,
             };
             if sources.insert(s.id.clone(), source).is_some() {
                 errors.push(ConfigError::new(

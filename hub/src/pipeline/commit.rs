@@ -18,7 +18,7 @@ use crate::handoff;
 use crate::store::{self, Store, StoreError, audit::AuditEntry, deliveries::NewDelivery};
 use crate::telemetry::TARGET;
 
-use super::{Stop, history, identity, involvement, route};
+use super::{Stop, history, identity, idempotency, involvement, route};
 
 pub(super) struct Committed {
     pub event_ids: Vec<Uuid>,
@@ -33,6 +33,11 @@ pub(super) struct Committed {
 pub(super) struct Events {
     pub events: Vec<Event>,
     pub supplied_ids: BTreeSet<Uuid>,
+    /// The canonical body's SHA-256 of each event with a sender-chosen id
+    /// (`pipeline::idempotency`): a resubmitted id is a duplicate only with the same body.
+    pub digests: HashMap<Uuid, String>,
+    /// The whole input's canonical SHA-256, recorded with its message id.
+    pub body_sha256: String,
 }
 
 /// Rows an input's commit appends and nothing in the same transaction reads back (audit
@@ -43,10 +48,12 @@ pub(super) struct Events {
 pub(super) struct Writes {
     audit: Vec<AuditEntry>,
     deliveries: Vec<NewDelivery>,
-    inputs: Vec<(String, String, Vec<Uuid>)>,
+    inputs: Vec<store::inputs::Received>,
     /// Message ids known to be committed: read up front for a group, and added as inputs are
     /// written, so a redelivery inside the same group is still answered as a duplicate.
-    known: HashMap<(String, String), Vec<Uuid>>,
+    known: HashMap<(String, String), store::inputs::Seen>,
+    /// Digests of events with sender-chosen ids committed in this transaction, not yet written.
+    event_digests: HashMap<Uuid, String>,
     /// The source whose message ids were all read up front: a miss there needs no query.
     prefetched: Option<String>,
 }
@@ -59,8 +66,8 @@ impl Writes {
         source_id: &str,
         message_ids: &[&str],
     ) -> Result<(), StoreError> {
-        for (mid, ids) in store::inputs::seen_many(tx, source_id, message_ids).await? {
-            self.known.insert((source_id.to_owned(), mid), ids);
+        for (mid, seen) in store::inputs::seen_many(tx, source_id, message_ids).await? {
+            self.known.insert((source_id.to_owned(), mid), seen);
         }
         self.prefetched = Some(source_id.to_owned());
         Ok(())
@@ -71,9 +78,9 @@ impl Writes {
         tx: &mut AnyConnection,
         source_id: &str,
         mid: &str,
-    ) -> Result<Option<Vec<Uuid>>, StoreError> {
-        if let Some(ids) = self.known.get(&(source_id.to_owned(), mid.to_owned())) {
-            return Ok(Some(ids.clone()));
+    ) -> Result<Option<store::inputs::Seen>, StoreError> {
+        if let Some(seen) = self.known.get(&(source_id.to_owned(), mid.to_owned())) {
+            return Ok(Some(seen.clone()));
         }
         if self.prefetched.as_deref() == Some(source_id) {
             return Ok(None);
@@ -86,6 +93,8 @@ impl Writes {
         store::deliveries::insert_many(tx, &self.deliveries).await?;
         store::audit::append_many(tx, &self.audit).await?;
         store::inputs::record_many(tx, &self.inputs).await?;
+        let digests: Vec<(Uuid, String)> = self.event_digests.drain().collect();
+        store::digests::record_many(tx, &digests).await?;
         self.deliveries.clear();
         self.audit.clear();
         self.inputs.clear();
@@ -139,10 +148,23 @@ pub(super) async fn commit_input(
     writes: &mut Writes,
 ) -> Result<Committed, Stop> {
     if let Some(mid) = message_id
-        && let Some(event_ids) = writes.seen(tx, source_id, mid).await?
+        && let Some(seen) = writes.seen(tx, source_id, mid).await?
     {
+        if let Some(committed) = seen.body_sha256
+            && committed != events.body_sha256
+        {
+            return Err(Stop::Reject(
+                super::step::IDEMPOTENCY,
+                vec![idempotency::conflict(
+                    "idempotency_key",
+                    "this idempotency key (HTTP Idempotency-Key, or the broker's message id)",
+                    &committed,
+                    &events.body_sha256,
+                )],
+            ));
+        }
         return Ok(Committed {
-            event_ids,
+            event_ids: seen.event_ids,
             duplicate: true,
             wake: BTreeSet::new(),
         });
@@ -150,15 +172,42 @@ pub(super) async fn commit_input(
     let Events {
         events,
         supplied_ids,
+        digests,
+        body_sha256,
     } = events;
     let mut event_ids = Vec::with_capacity(events.len());
     let mut duplicates = 0;
     let mut wake = BTreeSet::new();
-    for event in events {
+    for (i, event) in events.iter().enumerate() {
         event_ids.push(event.id);
         if supplied_ids.contains(&event.id) && store::events::exists(tx, event.id).await? {
+            let committed = match writes.event_digests.get(&event.id) {
+                Some(d) => Some(d.clone()),
+                None => store::digests::of_event(tx, event.id).await?,
+            };
+            if let (Some(committed), Some(presented)) = (committed, digests.get(&event.id))
+                && committed != *presented
+            {
+                let field = if events.len() > 1 {
+                    format!("[{i}].id")
+                } else {
+                    "id".to_owned()
+                };
+                return Err(Stop::Reject(
+                    super::step::IDEMPOTENCY,
+                    vec![idempotency::conflict(
+                        &field,
+                        "this event id",
+                        &committed,
+                        presented,
+                    )],
+                ));
+            }
             duplicates += 1;
             continue;
+        }
+        if let Some(d) = digests.get(&event.id) {
+            writes.event_digests.insert(event.id, d.clone());
         }
         // Spans name the event and, once resolved, the hub's own (pseudonymous) child id: never
         // an identifier or demographic from the event.
@@ -233,12 +282,19 @@ pub(super) async fn commit_input(
         }
     }
     if let Some(mid) = message_id {
-        writes
-            .known
-            .insert((source_id.to_owned(), mid.to_owned()), event_ids.clone());
-        writes
-            .inputs
-            .push((source_id.to_owned(), mid.to_owned(), event_ids.clone()));
+        writes.known.insert(
+            (source_id.to_owned(), mid.to_owned()),
+            store::inputs::Seen {
+                event_ids: event_ids.clone(),
+                body_sha256: Some(body_sha256.clone()),
+            },
+        );
+        writes.inputs.push((
+            source_id.to_owned(),
+            mid.to_owned(),
+            event_ids.clone(),
+            body_sha256.clone(),
+        ));
     }
     Ok(Committed {
         event_ids,

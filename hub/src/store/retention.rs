@@ -35,5 +35,12 @@ pub async fn prune(
     .execute(&mut *conn)
     .await?
     .rows_affected();
+    // An event's body digest goes with it: a pruned id is unknown again, as it was before.
+    sqlx::query(
+        "DELETE FROM event_digests
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.id = event_digests.event_id)",
+    )
+    .execute(&mut *conn)
+    .await?;
     Ok(Pruned { deliveries, events })
 }
