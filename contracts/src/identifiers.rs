@@ -16,7 +16,7 @@ mod local_id;
 mod nhs_number;
 mod upn;
 
-pub use la_codes::{RECOGNISED_LA_CODES, is_recognised_la_code};
+pub use la_codes::{RULE_1530_LA_CODES, in_rule_1530, is_recognised_la_code, set_extra_la_codes};
 pub use local_id::LocalId;
 pub use nhs_number::NhsNumber;
 pub use upn::Upn;

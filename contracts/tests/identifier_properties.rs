@@ -8,7 +8,7 @@
 use proptest::prelude::*;
 use throughline_contracts::AgencyId;
 use throughline_contracts::identifiers::{
-    IdentifierError, LocalId, NhsNumber, RECOGNISED_LA_CODES, Upn,
+    IdentifierError, LocalId, NhsNumber, RULE_1530_LA_CODES, Upn,
 };
 
 const UPN_LETTERS: &str = "ABCDEFGHJKLMNPQRTUVWXYZ";
@@ -60,7 +60,12 @@ fn valid_upn_string() -> impl Strategy<Value = String> {
         proptest::sample::select(UPN_LETTERS.chars().collect::<Vec<_>>()),
     ];
     (
-        proptest::sample::select(RECOGNISED_LA_CODES),
+        proptest::sample::select(
+            RULE_1530_LA_CODES
+                .iter()
+                .flat_map(|&(first, last)| first..=last)
+                .collect::<Vec<u16>>(),
+        ),
         proptest::array::uniform8(0u8..=9),
         last,
     )

@@ -181,13 +181,17 @@ pub fn main() -> ExitCode {
 }
 
 fn load(arg: &ConfigArg) -> Result<Validated, ExitCode> {
-    config::load(&arg.config).map_err(|errors| {
+    let config = config::load(&arg.config).map_err(|errors| {
         for e in &errors.0 {
             eprintln!("{e}");
         }
         eprintln!("{} configuration error(s)", errors.0.len());
         ExitCode::from(2)
-    })
+    })?;
+    // Before any input or stored event is read: a UPN is checked while it is deserialised,
+    // where the configuration cannot be passed in (see `la_codes` in the contracts).
+    throughline_contracts::identifiers::set_extra_la_codes(&config.identity.extra_la_codes);
+    Ok(config)
 }
 
 fn operator_name() -> String {

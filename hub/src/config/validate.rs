@@ -118,6 +118,9 @@ pub struct Validated {
     pub handoffs: HandoffSettings,
     /// `[history]`, checked.
     pub history: HistorySettings,
+    /// `[identity]`, checked. `identity.extra_la_codes` takes effect once installed with
+    /// `throughline_contracts::identifiers::set_extra_la_codes` (the command line does so).
+    pub identity: IdentityConfig,
     /// `api.operator_api_key`, hashed (the key itself is not kept).
     pub operator_key_sha256: Option<[u8; 32]>,
     /// The normaliser for each format a source may name: the static formats and every
@@ -595,6 +598,15 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
     let history = HistorySettings {
         window: c.history.window,
     };
+    for (i, code) in c.identity.extra_la_codes.iter().enumerate() {
+        if !(1..=999).contains(code) {
+            errors.push(ConfigError::new(
+                file,
+                &format!("identity.extra_la_codes[{i}]"),
+                "must be a DfE local authority number from 1 to 999 (characters 2 to 4 of a UPN)",
+            ));
+        }
+    }
     let operator_key_sha256 = operator_key(
         file,
         c.api.operator_api_key.as_deref(),
@@ -622,6 +634,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         agreements,
         handoffs,
         history,
+        identity: c.identity,
         normalisers,
         operator_key_sha256,
         operator_channels: c.operator_channels,
