@@ -118,9 +118,7 @@ async fn setup() -> Setup {
         ),
     )
     .await;
-    let referral = hub
-        .submit(LA_KEY, &referral_to_camhs("REF-1"))
-        .await;
+    let referral = hub.submit(LA_KEY, &referral_to_camhs("REF-1")).await;
     eventually("CAMHS hears of the referral", || {
         !camhs.delivered_for(&referral).is_empty()
     })
@@ -170,10 +168,16 @@ fn assert_refused(status: u16, problem: &Value, field: &str, rule: &str) -> Stri
             .any(|e| e["field"] == field && e["reason"].as_str().unwrap().contains(rule)),
         "{field} / {rule} not named: {problem}"
     );
-    assert!(problem["detail"].as_str().unwrap().contains(rule), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains(rule),
+        "{problem}"
+    );
     let text = problem.to_string();
     for value in [NHS, UPN] {
-        assert!(!text.contains(value), "child data in the problem: {problem}");
+        assert!(
+            !text.contains(value),
+            "child data in the problem: {problem}"
+        );
     }
     problem["quarantine_id"].as_str().unwrap().to_owned()
 }
@@ -223,14 +227,19 @@ async fn a_school_may_not_end_camhs_involvement() {
     );
     let entries = audit(&s.hub).await;
     assert!(
-        entries.iter().any(|(actor, action, detail)| actor == "oakfield-mis"
-            && action == "assertion.refused"
-            && detail.contains("payload.agency")
-            && detail.contains(&qid)),
+        entries
+            .iter()
+            .any(|(actor, action, detail)| actor == "oakfield-mis"
+                && action == "assertion.refused"
+                && detail.contains("payload.agency")
+                && detail.contains(&qid)),
         "refusal not audited: {entries:?}"
     );
     let listed = s.hub.cli(&["quarantine", "list"]);
-    assert!(listed.contains(&qid) && listed.contains("authorise"), "{listed}");
+    assert!(
+        listed.contains(&qid) && listed.contains("authorise"),
+        "{listed}"
+    );
     assert_nothing_routed(&s, "involvement.ended").await;
     s.hub.assert_logs_free_of(&[NHS, UPN]);
 }
@@ -267,9 +276,11 @@ async fn a_school_may_not_end_a_child_protection_plan() {
     );
     let entries = audit(&s.hub).await;
     assert!(
-        entries.iter().any(|(actor, action, detail)| actor == "oakfield-mis"
-            && action == "assertion.refused"
-            && detail.contains("kind")),
+        entries
+            .iter()
+            .any(|(actor, action, detail)| actor == "oakfield-mis"
+                && action == "assertion.refused"
+                && detail.contains("kind")),
         "refusal not audited: {entries:?}"
     );
     assert_nothing_routed(&s, "social_care.child_protection_plan.ended").await;
@@ -308,14 +319,22 @@ async fn local_ids_only_in_the_senders_namespace_unless_it_relays() {
     let relayed = json!({"upn": UPN, "local_ids": [{"agency": "oakfield-primary", "system": "arbor", "value": "ARB-1"}]});
     let (status, body) = s
         .hub
-        .post(RELAY_KEY, "/v1/events", &attendance(relayed, "regional-hub"))
+        .post(
+            RELAY_KEY,
+            "/v1/events",
+            &attendance(relayed, "regional-hub"),
+        )
         .await;
     assert_eq!(status, 202, "{body}");
     // ...and CAMHS's is not.
     let foreign = json!({"upn": UPN, "local_ids": [{"agency": "camhs-north", "system": "rio", "value": "RIO-77"}]});
     let (status, problem) = s
         .hub
-        .post(RELAY_KEY, "/v1/events", &attendance(foreign, "regional-hub"))
+        .post(
+            RELAY_KEY,
+            "/v1/events",
+            &attendance(foreign, "regional-hub"),
+        )
         .await;
     assert_refused(
         status,
@@ -417,11 +436,21 @@ async fn an_event_id_or_idempotency_key_reused_for_another_body_is_a_conflict() 
         .map(|n| n.body["payload"]["sessions_missed"].clone())
         .collect();
     assert_eq!(missed.len(), 2, "{missed:?}");
-    assert!(!missed.contains(&json!(30)) && !missed.contains(&json!(6)), "{missed:?}");
+    assert!(
+        !missed.contains(&json!(30)) && !missed.contains(&json!(6)),
+        "{missed:?}"
+    );
 }
 
 /// The LA's team over RabbitMQ, with no `[handoffs] local_authority`: role `send` defaults.
-fn broker_config(store_url: &str, port: u16, queue: &str, dlx: &str, dlq: &str, out: &str) -> String {
+fn broker_config(
+    store_url: &str,
+    port: u16,
+    queue: &str,
+    dlx: &str,
+    dlq: &str,
+    out: &str,
+) -> String {
     format!(
         r#"
 [store]
@@ -486,7 +515,13 @@ async fn over_rabbitmq_a_refused_assertion_is_quarantined_with_its_rule_and_the_
         "nhs.admission",
         json!({"at": "2026-11-20T10:00:00Z"}),
     );
-    publish(&conn, &queue, "refused-1", &serde_json::to_vec(&refused).unwrap()).await;
+    publish(
+        &conn,
+        &queue,
+        "refused-1",
+        &serde_json::to_vec(&refused).unwrap(),
+    )
+    .await;
     publish(
         &conn,
         &queue,
@@ -500,7 +535,11 @@ async fn over_rabbitmq_a_refused_assertion_is_quarantined_with_its_rule_and_the_
     })
     .await;
     let d = dead.lock().unwrap()[0].clone();
-    assert_eq!(d.headers["x-throughline-step"], "authorise", "{:?}", d.headers);
+    assert_eq!(
+        d.headers["x-throughline-step"], "authorise",
+        "{:?}",
+        d.headers
+    );
     let reason = &d.headers["x-throughline-reason"];
     assert!(
         reason.contains("kind") && reason.contains("may_send: the defaults of role `send`"),

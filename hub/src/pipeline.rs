@@ -16,8 +16,8 @@
 
 pub mod authorise;
 mod commit;
-pub mod idempotency;
 pub mod history;
+pub mod idempotency;
 pub mod identity;
 pub mod involvement;
 pub mod normalise;

@@ -60,6 +60,9 @@ id = "school-a-api"
 agency = "school-a"
 system = "arbor"
 api_key = "${file:KEYDIR/school-a}"
+# Beyond the school defaults (docs/security.md): a scenario here has the school's own system
+# restate the child's EHC plan, as a school's MIS holds it.
+may_send = ["school.*", "sen_support.*", "attendance.*", "exclusion.*", "ehc_plan.*"]
 
 [[sources]]
 id = "camhs-api"

@@ -66,6 +66,9 @@ id = "school-a-api"
 agency = "school-a"
 system = "arbor"
 api_key = "${file:KEYDIR/school-a}"
+# Beyond the school defaults (docs/security.md): a scenario here has school A send the plan
+# that makes it the child's lead.
+may_send = ["school.*", "sen_support.*", "attendance.*", "exclusion.*", "ehc_plan.*"]
 
 [[sources]]
 id = "school-b-api"

@@ -51,12 +51,7 @@ pub const ROLE_DEFAULTS: &[(&str, &[&str])] = &[
     // A school reports its roll, its SEN support, attendance and exclusions.
     (
         "school",
-        &[
-            "school.*",
-            "sen_support.*",
-            "attendance.*",
-            "exclusion.*",
-        ],
+        &["school.*", "sen_support.*", "attendance.*", "exclusion.*"],
     ),
     // The NHS reports encounters, flags and episodes of care.
     ("health", &["nhs.*", "episode_of_care.*"]),
@@ -69,7 +64,10 @@ pub const ROLE_DEFAULTS: &[(&str, &[&str])] = &[
 /// Kinds matching `pattern`: one kind, a family (`school.*`), or every kind (`*`).
 /// Hub notices never match: no source may send them.
 pub fn expand(pattern: &str) -> Option<BTreeSet<EventKind>> {
-    let agency_kinds = EventKind::ALL.iter().copied().filter(|k| !k.is_hub_notice());
+    let agency_kinds = EventKind::ALL
+        .iter()
+        .copied()
+        .filter(|k| !k.is_hub_notice());
     if pattern == "*" {
         return Some(agency_kinds.collect());
     }
@@ -88,7 +86,11 @@ pub fn expand(pattern: &str) -> Option<BTreeSet<EventKind>> {
 }
 
 fn expand_all(patterns: &[&str]) -> BTreeSet<EventKind> {
-    patterns.iter().filter_map(|p| expand(p)).flatten().collect()
+    patterns
+        .iter()
+        .filter_map(|p| expand(p))
+        .flatten()
+        .collect()
 }
 
 /// The kinds a source of this role may send by default, common kinds included.
@@ -230,7 +232,10 @@ pub fn build(
             (kinds, KindRule::Configured)
         }
         None if d.designated_team => (expand_all(&["*"]), KindRule::DesignatedTeam),
-        None => (role_default(d.role), KindRule::RoleDefault(d.role.to_owned())),
+        None => (
+            role_default(d.role),
+            KindRule::RoleDefault(d.role.to_owned()),
+        ),
     };
     let agencies = |list: &[String], name: &str, errors: &mut Vec<ConfigError>| {
         let mut set = BTreeSet::new();

@@ -498,8 +498,7 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
                     key: &format!("sources[{i}]"),
                     agency: &agency,
                     role: agencies.get(&agency).map_or("", |a| a.role.as_str()),
-                    designated_team: c.handoffs.local_authority.as_deref()
-                        == Some(agency.as_str()),
+                    designated_team: c.handoffs.local_authority.as_deref() == Some(agency.as_str()),
                     may_send: s.may_send.as_deref(),
                     may_change_involvement_of: &s.may_change_involvement_of,
                     relays_for: &s.relays_for,
@@ -613,13 +612,6 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         &key_hashes,
         &mut errors,
     );
-    if c.api.file_upload_limit_bytes == 0 {
-        errors.push(ConfigError::new(
-            file,
-            "api.file_upload_limit_bytes",
-            "must be at least 1: it bounds every file upload, and 0 would refuse them all",
-        ));
-    }
     crate::alerting::config::check(file, &c.operator_channels, &mut errors);
 
     if !errors.is_empty() {

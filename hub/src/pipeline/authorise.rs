@@ -16,7 +16,10 @@ use throughline_contracts::kind::EventBody;
 
 use crate::config::Source;
 
-pub fn authorise(source: &Source, submissions: &[EventSubmission]) -> Result<(), Vec<FieldProblem>> {
+pub fn authorise(
+    source: &Source,
+    submissions: &[EventSubmission],
+) -> Result<(), Vec<FieldProblem>> {
     let rules = &source.assertions;
     let many = submissions.len() > 1;
     let mut problems = Vec::new();

@@ -18,7 +18,7 @@ use crate::handoff;
 use crate::store::{self, Store, StoreError, audit::AuditEntry, deliveries::NewDelivery};
 use crate::telemetry::TARGET;
 
-use super::{Stop, history, identity, idempotency, involvement, route};
+use super::{Stop, history, idempotency, identity, involvement, route};
 
 pub(super) struct Committed {
     pub event_ids: Vec<Uuid>,

@@ -56,7 +56,7 @@ mod tests {
         let b: EventSubmission = serde_json::from_str(b).unwrap();
         assert_eq!(canonical_sha256(&a), canonical_sha256(&b));
         let mut c = b.clone();
-        c.occurred_at = c.occurred_at + chrono::Duration::seconds(1);
+        c.occurred_at += chrono::Duration::seconds(1);
         assert_ne!(canonical_sha256(&a), canonical_sha256(&c));
     }
 }

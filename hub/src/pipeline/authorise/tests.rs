@@ -13,7 +13,14 @@ use super::authorise;
 use crate::config::assertions::{COMMON_KINDS, ROLE_DEFAULTS};
 use crate::config::{self, Validated};
 
-const ROLES: &[&str] = &["school", "health", "social_care", "send", "acute", "youth_justice"];
+const ROLES: &[&str] = &[
+    "school",
+    "health",
+    "social_care",
+    "send",
+    "acute",
+    "youth_justice",
+];
 const PATTERNS: &[&str] = &[
     "*",
     "school.*",
@@ -43,8 +50,7 @@ fn payload(kind: EventKind, agency: &str) -> Option<Value> {
         json!({"handoff_id": "01890000-0000-7000-8000-000000000000", "outcome": "accepted"}),
     ];
     candidates.into_iter().find(|p| {
-        serde_json::from_value::<EventSubmission>(submission(kind, "a0", agency, p.clone()))
-            .is_ok()
+        serde_json::from_value::<EventSubmission>(submission(kind, "a0", agency, p.clone())).is_ok()
     })
 }
 
@@ -96,13 +102,15 @@ fn agency() -> impl Strategy<Value = Agency> {
         prop::bool::weighted(0.1),
         prop::collection::vec(0usize..5, 0..2),
     )
-        .prop_map(|(role, may_send, may_change, may_change_any, relays_for)| Agency {
-            role,
-            may_send,
-            may_change,
-            may_change_any,
-            relays_for,
-        })
+        .prop_map(
+            |(role, may_send, may_change, may_change_any, relays_for)| Agency {
+                role,
+                may_send,
+                may_change,
+                may_change_any,
+                relays_for,
+            },
+        )
 }
 
 /// A folder of API key files, `key-0` to `key-5`: secrets are never written in the file.
@@ -111,8 +119,11 @@ fn key_dir() -> &'static Path {
     DIR.get_or_init(|| {
         let dir = tempfile::tempdir().expect("a temporary folder");
         for i in 0..6 {
-            std::fs::write(dir.path().join(format!("key-{i}")), format!("key-of-source-number-{i}"))
-                .expect("a key file");
+            std::fs::write(
+                dir.path().join(format!("key-{i}")),
+                format!("key-of-source-number-{i}"),
+            )
+            .expect("a key file");
         }
         dir
     })
@@ -126,7 +137,10 @@ fn toml(agencies: &[Agency], la: Option<usize>) -> String {
         t.push_str(&format!("[handoffs]\nlocal_authority = \"a{la}\"\n\n"));
     }
     for (i, a) in agencies.iter().enumerate() {
-        t.push_str(&format!("[[agencies]]\nid = \"a{i}\"\nrole = \"{}\"\n\n", a.role));
+        t.push_str(&format!(
+            "[[agencies]]\nid = \"a{i}\"\nrole = \"{}\"\n\n",
+            a.role
+        ));
     }
     for (i, a) in agencies.iter().enumerate() {
         t.push_str(&format!(
@@ -145,7 +159,10 @@ fn toml(agencies: &[Agency], la: Option<usize>) -> String {
         if a.may_change_any {
             t.push_str("may_change_involvement_of = [\"*\"]\n");
         } else {
-            t.push_str(&format!("may_change_involvement_of = {:?}\n", others(&a.may_change)));
+            t.push_str(&format!(
+                "may_change_involvement_of = {:?}\n",
+                others(&a.may_change)
+            ));
         }
         let mut relays = others(&a.relays_for);
         relays.dedup();
@@ -212,7 +229,7 @@ proptest! {
             };
         let changes_involvement =
             matches!(kind, EventKind::InvolvementStarted | EventKind::InvolvementEnded);
-        let listed = me.may_change.iter().any(|j| *j == target);
+        let listed = me.may_change.contains(&target);
         let involvement_allowed = !changes_involvement
             || target == from
             || me.may_change_any
@@ -240,7 +257,14 @@ proptest! {
 #[test]
 fn the_generated_events_cover_every_role_family() {
     let kinds = covered_kinds();
-    for family in ["school.", "nhs.", "social_care.", "ehc_plan.", "involvement.", "referral."] {
+    for family in [
+        "school.",
+        "nhs.",
+        "social_care.",
+        "ehc_plan.",
+        "involvement.",
+        "referral.",
+    ] {
         assert!(
             kinds.iter().any(|k| k.as_str().starts_with(family)),
             "no generated event of the `{family}` family"
