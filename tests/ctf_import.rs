@@ -13,7 +13,7 @@ use std::process::Command;
 use common::*;
 use serde_json::Value;
 use throughline_adapter_ctf::fixture::{FixtureSchool, FixtureSpec};
-use throughline_adapter_ctf::{CtfLimits, CtfReader};
+use throughline_adapter_ctf::{CtfLimits, CtfReader, VersionWindow};
 use throughline_contracts::AgencyId;
 use throughline_contracts::adapter::NormaliseContext;
 
@@ -91,12 +91,14 @@ async fn start() -> (Hub, Receiver, tempfile::TempDir) {
 }
 
 /// A CTF of `pupils` pupils written yesterday (so every handoff it opens is due in the future),
-/// `corrupt` of them deliberately broken.
+/// in the version current on that date, `corrupt` of them deliberately broken.
 fn spec(pupils: usize, corrupt: f64) -> FixtureSpec {
     FixtureSpec {
         corrupt_fraction: corrupt,
-        created: (chrono::Utc::now() - chrono::Duration::days(1)).naive_utc(),
-        ..FixtureSpec::new(pupils)
+        ..FixtureSpec::dated(
+            pupils,
+            (chrono::Utc::now() - chrono::Duration::days(1)).naive_utc(),
+        )
     }
 }
 
@@ -205,7 +207,8 @@ async fn each_pupil_is_committed_or_quarantined_alone_and_a_second_import_commit
     let output = hub.cli(&["import", "ctf", path, "--source", SOURCE]);
     assert_free_of(&output, &data);
     let first = report(&output);
-    assert_eq!(first["ctf_version"], "25.0");
+    assert_eq!(first["ctf_version"], spec.version.as_str());
+    assert!(first.get("warnings").is_none(), "{first}");
     assert_eq!(first["pupils"], PUPILS);
     assert_eq!(first["committed"], accepted);
     assert_eq!(first["duplicates"], 0);
@@ -644,6 +647,24 @@ async fn an_uploaded_file_that_is_refused_gets_a_problem_naming_the_reason() {
         "{detail}"
     );
     assert!(problem.get("report").is_none(), "{problem}");
+
+    // A version two years behind the file's own date is refused, and the problem names it.
+    let window = VersionWindow::for_date(spec.created.date());
+    let too_old = FixtureSpec {
+        version: format!("{}.0", window.previous() - 1),
+        ..spec.clone()
+    };
+    let (status, _, problem) = upload(&hub, SCHOOL_KEY, SOURCE, too_old.to_bytes()).await;
+    assert_eq!(status, 422, "{problem}");
+    assert!(
+        problem["type"].as_str().unwrap().ends_with("/ctf-refused"),
+        "{problem}"
+    );
+    let detail = problem["detail"].as_str().unwrap();
+    assert!(
+        detail.contains(&format!("CTF version {} is not supported", too_old.version)),
+        "{detail}"
+    );
 
     // A file from a school the source's agency does not list names the school.
     let other_school = FixtureSpec {

@@ -38,6 +38,12 @@ pub struct SubjectIdentifiers {
     pub nhs_number: Option<NhsNumber>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub upn: Option<Upn>,
+    /// UPNs the child had before `upn`: a temporary UPN replaced once the permanent one was
+    /// found, or a UPN the DfE corrected (a CTF's `FormerUPN`). They link the child's old
+    /// records to this one: the hub treats them as the same child, not as a second UPN in
+    /// conflict. Alone they identify nobody (at least one of the other identifiers is required).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub former_upns: Vec<Upn>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub local_ids: Vec<LocalId>,
 }

@@ -191,6 +191,10 @@ pub struct ImportReport {
     pub quarantined: Vec<QuarantinedRecord>,
     /// Events this import committed (duplicates not counted).
     pub events: usize,
+    /// What the operator should know about the file as a whole though it was read (a CTF one
+    /// version newer than its school year knows, for example). Never child data. Serialized only
+    /// when there is one.
+    pub warnings: Vec<String>,
 }
 
 impl ImportReport {
@@ -204,6 +208,7 @@ impl ImportReport {
             without_events: 0,
             quarantined: Vec::new(),
             events: 0,
+            warnings: Vec::new(),
         }
     }
 
@@ -234,6 +239,9 @@ impl Serialize for ImportReport {
         map.serialize_entry("without_events", &self.without_events)?;
         map.serialize_entry("quarantined", &self.quarantined)?;
         map.serialize_entry("events", &self.events)?;
+        if !self.warnings.is_empty() {
+            map.serialize_entry("warnings", &self.warnings)?;
+        }
         map.end()
     }
 }
@@ -265,6 +273,7 @@ impl schemars::JsonSchema for ImportReport {
                 "without_events": count,
                 "quarantined": {"type": "array", "items": record},
                 "events": count,
+                "warnings": {"type": "array", "items": {"type": "string"}},
             },
             "required": ["file_sha256", "committed", "duplicates", "without_events", "quarantined", "events"],
             "oneOf": [

@@ -59,14 +59,20 @@ pub enum CtfError {
     #[error("not a Common Transfer File: {reason}")]
     NotCtf { reason: &'static str },
 
-    /// The header's `CTFversion` is not one of [`SUPPORTED_CTF_VERSIONS`](crate::SUPPORTED_CTF_VERSIONS).
+    /// The header's `CTFversion` is not one a file dated in its school year may carry: this
+    /// year's, last year's, or one newer (see [`VersionWindow`](crate::VersionWindow)).
     #[error(
-        "CTF version {found} is not supported: this reader accepts CTF major versions {supported}"
+        "CTF version {found} is not supported for a file dated in school year {school_year}: this reader accepts CTF major versions {current} and {previous} (this school year's and last year's), and reads {newer} with a warning",
+        previous = .current - 1,
+        newer = .current + 1
     )]
     UnsupportedVersion {
-        /// The version as written, or a description when it is not shaped like a version.
+        /// The version as written.
         found: String,
-        supported: String,
+        /// The school year the file's `DateTime` falls in, e.g. `2026/27`.
+        school_year: String,
+        /// That school year's major version: CTF NN is valid from September 20NN.
+        current: i32,
     },
 
     /// The header is missing something the mapping needs, or holds something it cannot read.

@@ -1,7 +1,7 @@
 //! Synthetic CTF files for tests, examples and benchmarks (feature `fixtures`).
 //!
 //! No official sample CTF is public (domain notes §1.1, §7), so this writes the shape the notes
-//! and the DfE's own MTC writer show: a CTF 25 header, then pupils with identifiers, basic
+//! and the DfE's own MTC writer show: a header of the version current on the file's date, then pupils with identifiers, basic
 //! details, looked-after status, SEN history with ranked needs, an address, a contact (with an
 //! address of its own, which the mapping must not mistake for the pupil's), attendance and
 //! school history.
@@ -20,6 +20,8 @@ use std::io::{self, Write};
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime};
 use throughline_safe_xml::fixture::{SplitMix64, corrupted, upn};
+
+use crate::version::VersionWindow;
 
 const UPN_LA_CODES: [u16; 3] = [1, 702, 708];
 const SURNAMES: &[&str] = &[
@@ -91,7 +93,8 @@ pub enum Corruption {
     MissingDob,
     /// `DOB` is shaped like a date but is not one (the 30th of February).
     BadDate,
-    /// The only SEN record has provision `S` (a historical code this mapping refuses).
+    /// The only SEN record has provision `Q`, a code no DfE list has ever held (the historical
+    /// `S`, `A` and `P` are read as history, not refused).
     UnknownSenProvision,
 }
 
@@ -127,8 +130,12 @@ pub struct FixtureSchool {
 pub enum FixtureDestination {
     /// A `DestSchool` with these numbers.
     School(FixtureSchool),
-    /// `DestSchool` with LEA `MMM` and Estab `MMMM`: unknown destination.
+    /// `DestSchool` with LEA `XXX` and Estab `XXXX`: the destination is not known, and the file
+    /// is for the Lost Pupil Database (DfE School to School guidance, 2019, p. 15).
     LostPupil,
+    /// `DestSchool` with LEA `MMM` and Estab `MMMM`: a school outside the maintained sector in
+    /// England and Wales, abroad or independent (the same guidance).
+    OutsideMaintainedSector,
     /// No `DestSchool` at all.
     Absent,
 }
@@ -155,6 +162,9 @@ pub struct FixturePupil {
     pub index: usize,
     /// As written in the file (wrong for [`Corruption::BadCheckLetter`]).
     pub upn: String,
+    /// `BasicDetails/FormerUPN`, for every tenth pupil: the temporary UPN the school used until
+    /// the permanent one was found (same LA, school and year; serial of two digits then `A`).
+    pub former_upn: Option<String>,
     pub surname: &'static str,
     pub forename: &'static str,
     /// As written in the file; `None` when missing, and not a real date for
@@ -191,15 +201,25 @@ pub struct FixtureSpec {
 }
 
 impl FixtureSpec {
-    /// A CTF 25 of `pupils` pupils from a test school to another, none corrupted.
+    /// A CTF of `pupils` pupils from a test school to another, none corrupted, written on 18 July
+    /// 2025 (school year 2024/25, so CTF 24).
     pub fn new(pupils: usize) -> Self {
-        Self {
+        Self::dated(
             pupils,
-            version: "25.0".to_owned(),
-            qualifier: "full".to_owned(),
-            created: NaiveDate::from_ymd_opt(2025, 7, 18)
+            NaiveDate::from_ymd_opt(2025, 7, 18)
                 .and_then(|d| d.and_hms_opt(10, 30, 0))
                 .expect("a valid date"),
+        )
+    }
+
+    /// As [`FixtureSpec::new`], written at `created` in the version current on that date (CTF
+    /// NN from September 20NN), so a test dated from the clock does not expire each September.
+    pub fn dated(pupils: usize, created: NaiveDateTime) -> Self {
+        Self {
+            pupils,
+            version: format!("{}.0", VersionWindow::for_date(created.date()).current()),
+            qualifier: "full".to_owned(),
+            created,
             corrupt_fraction: 0.0,
             seed: 2025,
             source: FixtureSchool {
@@ -234,6 +254,11 @@ impl FixtureSpec {
         let serial = index % 1000;
         let tail = format!("{la:03}{estab:04}{year:02}{serial:03}");
         let upn = upn(&tail, corruption == Some(Corruption::BadCheckLetter));
+        // Derived, not drawn, so the other fields stay as they were before this one existed.
+        let former_upn = (index % 10 == 7).then(|| {
+            let temporary = format!("{la:03}{estab:04}{year:02}{:02}A", serial % 100);
+            throughline_safe_xml::fixture::upn(&temporary, false)
+        });
 
         let born = NaiveDate::from_ymd_opt(2010, 9, 1).expect("a valid date")
             + Duration::days(rng.below(9 * 365) as i64);
@@ -253,7 +278,7 @@ impl FixtureSpec {
         let mut needs = Vec::new();
         if corruption == Some(Corruption::UnknownSenProvision) {
             sen.push(FixtureSen {
-                provision: 'S',
+                provision: 'Q',
                 start: date_between(&mut rng, school_start, created),
                 end: None,
             });
@@ -297,6 +322,7 @@ impl FixtureSpec {
         FixturePupil {
             index,
             upn,
+            former_upn,
             surname: SURNAMES[rng.below(SURNAMES.len())],
             forename: FORENAMES[rng.below(FORENAMES.len())],
             dob,
@@ -364,6 +390,12 @@ impl FixtureSpec {
             FixtureDestination::LostPupil => {
                 writeln!(
                     out,
+                    "    <DestSchool>\n      <LEA>XXX</LEA>\n      <Estab>XXXX</Estab>\n    </DestSchool>"
+                )?;
+            }
+            FixtureDestination::OutsideMaintainedSector => {
+                writeln!(
+                    out,
                     "    <DestSchool>\n      <LEA>MMM</LEA>\n      <Estab>MMMM</Estab>\n    </DestSchool>"
                 )?;
             }
@@ -398,9 +430,14 @@ pub fn write_pupil<W: Write>(out: &mut W, spec: &FixtureSpec, p: &FixturePupil) 
         writeln!(out, "      <DOB>{dob}</DOB>")?;
     }
     writeln!(out, "      <Sex>{}</Sex>", p.sex)?;
+    let former = p
+        .former_upn
+        .as_ref()
+        .map(|f| format!("\n        <FormerUPN>{f}</FormerUPN>"))
+        .unwrap_or_default();
     writeln!(
         out,
-        "      <BasicDetails>\n        <NCyearActual>{}</NCyearActual>\n        <Ethnicity>WBRI</Ethnicity>\n        <EnrolStatus>C</EnrolStatus>\n        <Languages><Type>FIR</Type></Languages>\n      </BasicDetails>",
+        "      <BasicDetails>{former}\n        <NCyearActual>{}</NCyearActual>\n        <Ethnicity>WBRI</Ethnicity>\n        <EnrolStatus>C</EnrolStatus>\n        <Languages><Type>FIR</Type></Languages>\n      </BasicDetails>",
         (p.index % 7) + 1
     )?;
     if p.looked_after {
@@ -483,11 +520,7 @@ pub fn write_pupil<W: Write>(out: &mut W, spec: &FixtureSpec, p: &FixturePupil) 
 
 /// The academic year a date falls in, by its starting calendar year (September to August).
 fn academic_year(date: NaiveDate) -> i32 {
-    if date.month() >= 9 {
-        date.year()
-    } else {
-        date.year() - 1
-    }
+    VersionWindow::for_date(date).school_year
 }
 
 fn postcode(rng: &mut SplitMix64) -> String {

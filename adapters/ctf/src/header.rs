@@ -3,14 +3,20 @@
 //! Everything here is about schools and the file, not about a child, so it may appear in logs.
 //! A header the mapping cannot use refuses the whole file: every pupil's events depend on it.
 //!
-//! The destination matters most. Following the domain notes (§1.1), a CTF whose destination is
-//! unknown is the one that goes to the DfE's Lost Pupil Database: the child may be missing from
-//! education. A missing `DestSchool`, or the DfE's "unknown" codes LEA `MMM` / Estab `MMMM`, map to
-//! [`Destination::Unknown`](throughline_contracts::kind::Destination::Unknown), which the contracts
-//! call "the case that most needs attention". Any other code that is not a DfE number (for
-//! example `XXX`) refuses the file rather than being guessed at.
-
-use std::fmt;
+//! The destination matters most. The DfE's School to School guidance (2019, p. 15) gives two
+//! codes for a pupil who does not go to a maintained school in England or Wales:
+//! - "when a pupil transfers out of a school and the destination school is not known, the school
+//!   should create a CTF file using XXX for the destination LA and XXXX as the destination school
+//!   number", and the file goes to the Lost Pupil Database: the child may be missing from
+//!   education. `XXX`/`XXXX`, or no `DestSchool` at all, map to
+//!   [`Destination::Unknown`](throughline_contracts::kind::Destination::Unknown), which the
+//!   contracts call "the case that most needs attention";
+//! - `MMM`/`MMMM`: the pupil left for a destination outside the maintained sector in England and
+//!   Wales (abroad, an independent school). The destination is known, so the child is not
+//!   missing; the local authority is still told. They map to
+//!   [`Destination::OutsideMaintainedSector`](throughline_contracts::kind::Destination::OutsideMaintainedSector).
+//!
+//! Any other code that is not a DfE number refuses the file rather than being guessed at.
 
 use chrono::NaiveDateTime;
 use throughline_contracts::event::FieldProblem;
@@ -18,29 +24,18 @@ use throughline_safe_xml::xs::{self, is_digits};
 use throughline_safe_xml::{Cursor, Visit};
 
 use crate::error::CtfError;
+use crate::version::{CtfVersion, VersionStatus, VersionWindow, parse_version};
 
-/// The CTF major versions this reader accepts: the current year's and the previous year's, as a
-/// receiving system is expected to (domain notes §1.1). Add the new version here each year once
-/// its specification has been checked against the mapping, and drop the oldest.
-pub const SUPPORTED_CTF_VERSIONS: &[u16] = &[24, 25];
-
-/// The LEA code a CTF gives for an unknown destination.
-pub const UNKNOWN_LEA: &str = "MMM";
-/// The establishment code a CTF gives for an unknown destination.
-pub const UNKNOWN_ESTAB: &str = "MMMM";
-
-/// A CTF version as written in `CTFversion`, e.g. `25.0`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct CtfVersion {
-    pub major: u16,
-    pub minor: u16,
-}
-
-impl fmt::Display for CtfVersion {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.major, self.minor)
-    }
-}
+/// The LEA code a CTF gives when the destination is not known (DfE School to School guidance,
+/// 2019, p. 15): the file goes to the Lost Pupil Database.
+pub const LOST_PUPIL_LEA: &str = "XXX";
+/// The establishment code a CTF gives when the destination is not known.
+pub const LOST_PUPIL_ESTAB: &str = "XXXX";
+/// The LEA code a CTF gives for a destination outside the maintained sector in England and
+/// Wales: abroad, or an independent school (DfE School to School guidance, 2019, p. 15).
+pub const OUTSIDE_SECTOR_LEA: &str = "MMM";
+/// The establishment code a CTF gives for a destination outside the maintained sector.
+pub const OUTSIDE_SECTOR_ESTAB: &str = "MMMM";
 
 /// `DocumentQualifier`: a full CTF goes with a pupil who leaves; a partial one carries only some
 /// containers (assessment results, for example) and says nothing about a move.
@@ -76,6 +71,9 @@ pub enum CtfDestination {
     SameAsSource,
     /// Nobody knows where the pupils went.
     Unknown(UnknownDestination),
+    /// `MMM`/`MMMM`: a school outside the maintained sector in England and Wales (abroad,
+    /// independent). Known, so not missing; but no school in the hub will answer for the pupil.
+    OutsideMaintainedSector,
 }
 
 /// How the file says the destination is unknown.
@@ -83,7 +81,7 @@ pub enum CtfDestination {
 pub enum UnknownDestination {
     /// There is no `DestSchool`.
     NoDestSchool,
-    /// `DestSchool` has LEA `MMM` or Estab `MMMM`: the file is for the Lost Pupil Database.
+    /// `DestSchool` has LEA `XXX` or Estab `XXXX`: the file is for the Lost Pupil Database.
     LostPupil,
 }
 
@@ -91,6 +89,8 @@ pub enum UnknownDestination {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CtfHeader {
     pub version: CtfVersion,
+    /// How `version` stands against the school year `created` falls in.
+    pub version_status: VersionStatus,
     /// `DateTime` as written: the MIS's local (UK) time, usually without an offset. Where the file
     /// gives an offset, this is the local time it states.
     pub created: NaiveDateTime,
@@ -243,31 +243,6 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CtfHeader, CtfError> {
         .iter()
         .map(|path| FieldProblem::new(*path, "appears more than once"))
         .collect();
-    let version = match raw.version.as_deref().map(parse_version) {
-        None => {
-            problems.push(FieldProblem::new(H::Version.path(), "is required"));
-            None
-        }
-        Some(None) => {
-            problems.push(FieldProblem::new(
-                H::Version.path(),
-                "must be a version number such as 25.0",
-            ));
-            None
-        }
-        Some(Some(v)) if !SUPPORTED_CTF_VERSIONS.contains(&v.major) => {
-            return Err(CtfError::UnsupportedVersion {
-                found: v.to_string(),
-                supported: SUPPORTED_CTF_VERSIONS
-                    .iter()
-                    .map(u16::to_string)
-                    .collect::<Vec<_>>()
-                    .join(" and "),
-            });
-        }
-        Some(Some(v)) => Some(v),
-    };
-
     let created = match raw.date_time.as_deref() {
         None => {
             problems.push(FieldProblem::new(H::DateTime.path(), "is required"));
@@ -280,6 +255,34 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CtfHeader, CtfError> {
             ));
             None
         }),
+    };
+    // The versions a file may carry follow its date; without a date the version cannot be
+    // judged, and the missing date refuses the file anyway.
+    let version = match raw.version.as_deref().map(parse_version) {
+        None => {
+            problems.push(FieldProblem::new(H::Version.path(), "is required"));
+            None
+        }
+        Some(None) => {
+            problems.push(FieldProblem::new(
+                H::Version.path(),
+                "must be a version number such as 25.0",
+            ));
+            None
+        }
+        Some(Some(v)) => match created.map(|c| VersionWindow::for_date(c.date())) {
+            None => None,
+            Some(window) => match window.judge(v.major) {
+                Some(status) => Some((v, status)),
+                None => {
+                    return Err(CtfError::UnsupportedVersion {
+                        found: v.to_string(),
+                        school_year: window.to_string(),
+                        current: window.current(),
+                    });
+                }
+            },
+        },
     };
 
     let qualifier = match raw.qualifier.as_deref() {
@@ -325,6 +328,7 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CtfHeader, CtfError> {
             Some(urn),
             Some(dest),
         ) if problems.is_empty() => {
+            let (version, version_status) = version;
             let destination = match dest {
                 CtfDestination::School {
                     lea: dest_lea,
@@ -335,6 +339,7 @@ pub(crate) fn validate(raw: RawHeader) -> Result<CtfHeader, CtfError> {
             };
             Ok(CtfHeader {
                 version,
+                version_status,
                 created,
                 qualifier,
                 source: SourceSchool {
@@ -356,12 +361,31 @@ fn destination(raw: &RawHeader, problems: &mut Vec<FieldProblem>) -> Option<CtfD
     }
     let lea = raw.dest_lea.as_deref();
     let estab = raw.dest_estab.as_deref();
-    if lea == Some(UNKNOWN_LEA) || estab == Some(UNKNOWN_ESTAB) {
+    // Either code alone is enough to say which case the school meant. Should a file mix them,
+    // "not known" wins: it is the case that must reach someone.
+    if lea == Some(LOST_PUPIL_LEA) || estab == Some(LOST_PUPIL_ESTAB) {
         return Some(CtfDestination::Unknown(UnknownDestination::LostPupil));
     }
+    if lea == Some(OUTSIDE_SECTOR_LEA) || estab == Some(OUTSIDE_SECTOR_ESTAB) {
+        return Some(CtfDestination::OutsideMaintainedSector);
+    }
     let before = problems.len();
-    let lea = dest_code(lea, H::DestLea, 3, UNKNOWN_LEA, problems);
-    let estab = dest_code(estab, H::DestEstab, 4, UNKNOWN_ESTAB, problems);
+    let lea = dest_code(
+        lea,
+        H::DestLea,
+        3,
+        LOST_PUPIL_LEA,
+        OUTSIDE_SECTOR_LEA,
+        problems,
+    );
+    let estab = dest_code(
+        estab,
+        H::DestEstab,
+        4,
+        LOST_PUPIL_ESTAB,
+        OUTSIDE_SECTOR_ESTAB,
+        problems,
+    );
     let urn = match raw.dest_urn.as_deref() {
         None => None,
         Some(urn) if is_digits(urn, 6) => Some(urn.to_owned()),
@@ -385,21 +409,25 @@ fn dest_code(
     kind: H,
     digits: usize,
     unknown: &str,
+    outside: &str,
     problems: &mut Vec<FieldProblem>,
 ) -> Option<String> {
+    let codes = format!(
+        "{unknown} if the destination is not known, {outside} if it is outside the maintained sector"
+    );
     match value {
         Some(v) if is_digits(v, digits) => Some(v.to_owned()),
         Some(_) => {
             problems.push(FieldProblem::new(
                 kind.path(),
-                format!("must be {digits} digits, or {unknown} for an unknown destination"),
+                format!("must be {digits} digits, or {codes}"),
             ));
             None
         }
         None => {
             problems.push(FieldProblem::new(
                 kind.path(),
-                format!("is required in DestSchool ({unknown} for an unknown destination)"),
+                format!("is required in DestSchool ({codes})"),
             ));
             None
         }
@@ -425,43 +453,5 @@ fn required_digits(
             problems.push(FieldProblem::new(kind.path(), "is required"));
             None
         }
-    }
-}
-
-/// `25.0`, `25` or `25.1`.
-fn parse_version(s: &str) -> Option<CtfVersion> {
-    let (major, minor) = s.split_once('.').unwrap_or((s, "0"));
-    let number = |part: &str| {
-        (!part.is_empty() && part.len() <= 3 && part.bytes().all(|b| b.is_ascii_digit()))
-            .then(|| part.parse::<u16>().ok())
-            .flatten()
-    };
-    Some(CtfVersion {
-        major: number(major)?,
-        minor: number(minor)?,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_versions_as_ctf_writes_them() {
-        assert_eq!(
-            parse_version("25.0"),
-            Some(CtfVersion {
-                major: 25,
-                minor: 0
-            })
-        );
-        assert_eq!(
-            parse_version("24").map(|v| v.to_string()).as_deref(),
-            Some("24.0")
-        );
-        assert_eq!(parse_version("25.a"), None);
-        assert_eq!(parse_version("v25"), None);
-        assert_eq!(parse_version(""), None);
-        assert_eq!(parse_version("2500000.0"), None);
     }
 }

@@ -52,6 +52,17 @@ pub(crate) fn map_pupil(
         }
         Some(s) => Upn::parse(s).map_err(|e| p.push("UPN", e.to_string())).ok(),
     };
+    // A temporary UPN replaced by the permanent one, or a UPN the DfE corrected: identity
+    // evidence linking the pupil's old records to this one. The same as `UPN` says nothing more.
+    let former_upn = fields
+        .former_upn
+        .as_deref()
+        .and_then(|s| {
+            Upn::parse(s)
+                .map_err(|e| p.push("BasicDetails.FormerUPN", e.to_string()))
+                .ok()
+        })
+        .filter(|former| upn.as_ref() != Some(former));
     let date_of_birth = match fields.dob.as_deref() {
         None => {
             p.push("DOB", "is required");
@@ -118,6 +129,7 @@ pub(crate) fn map_pupil(
                 description: format!("school with DfE number {lea}/{estab}; the CTF gives no URN"),
             },
             CtfDestination::Unknown(_) => Destination::Unknown,
+            CtfDestination::OutsideMaintainedSector => Destination::OutsideMaintainedSector,
             CtfDestination::SameAsSource => unreachable!("not a transfer"),
         };
         bodies.push(EventBody::SchoolLeft(SchoolLeft {
@@ -131,6 +143,7 @@ pub(crate) fn map_pupil(
     let subject = Subject {
         identifiers: SubjectIdentifiers {
             upn,
+            former_upns: former_upn.into_iter().collect(),
             ..SubjectIdentifiers::default()
         },
         demographics,
@@ -163,9 +176,14 @@ fn restated(
     }
 }
 
+/// Pre-2014 SEN provision codes, read as history (see [`sen_bodies`]).
+const HISTORIC_SCHOOL_ACTION: &str = "A";
+const HISTORIC_SCHOOL_ACTION_PLUS: &str = "P";
+const HISTORIC_STATEMENT: &str = "S";
+
 /// The SEN events of each `SENhistory/SEN` record, in file order.
 ///
-/// - `N`: no events.
+/// - `N`, and the pre-2014 `A`, `P`, `S`: no events.
 /// - `K`: `sen_support.started` on `StartDate` (with the current primary need when the record
 ///   is still open), and `sen_support.ended` on `EndDate` if it has one.
 /// - `E`: `ehc_plan.final` issued on `StartDate`, and `ehc_plan.ceased` on `EndDate` if it has
@@ -186,8 +204,19 @@ fn sen_bodies(
             }
             Some("N") => continue,
             Some(code @ ("K" | "E")) => code,
+            // Codes from before the 2014 reforms (Children and Families Act 2014; SEND code of
+            // practice 2014): `A` School Action and `P` School Action Plus became SEN support
+            // (`K`), and statements (`S`) were transferred to EHC plans by 1 April 2018. A
+            // pupil's history keeps them, so they are read as history: no error, and no event,
+            // since only the current codes describe what the pupil has now.
+            Some(HISTORIC_SCHOOL_ACTION | HISTORIC_SCHOOL_ACTION_PLUS | HISTORIC_STATEMENT) => {
+                continue;
+            }
             Some(_) => {
-                p.push(&at("SENprovision"), "must be N, K or E");
+                p.push(
+                    &at("SENprovision"),
+                    "must be N, K or E (or, in history, the pre-2014 S, A or P)",
+                );
                 continue;
             }
         };

@@ -49,6 +49,8 @@ pub(crate) struct SchoolRecord {
 #[derive(Default)]
 pub(crate) struct PupilFields {
     pub upn: Option<String>,
+    /// `BasicDetails/FormerUPN`: the UPN the pupil had before (a temporary one, say).
+    pub former_upn: Option<String>,
     pub surname: Option<String>,
     pub forename: Option<String>,
     pub dob: Option<String>,
@@ -69,6 +71,8 @@ pub(crate) struct PupilFields {
 pub(crate) enum P {
     Pupil,
     Upn,
+    BasicDetails,
+    FormerUpn,
     Surname,
     Forename,
     Dob,
@@ -104,6 +108,8 @@ impl Visit for PupilFields {
     fn child(parent: P, name: &str) -> P {
         match (parent, name) {
             (P::Pupil, "UPN") => P::Upn,
+            (P::Pupil, "BasicDetails") => P::BasicDetails,
+            (P::BasicDetails, "FormerUPN") => P::FormerUpn,
             (P::Pupil, "Surname") => P::Surname,
             (P::Pupil, "Forename") => P::Forename,
             (P::Pupil, "DOB") => P::Dob,
@@ -138,6 +144,7 @@ impl Visit for PupilFields {
         !matches!(
             kind,
             P::Pupil
+                | P::BasicDetails
                 | P::LookedAfter
                 | P::SenHistory
                 | P::Sen
@@ -175,6 +182,7 @@ impl Visit for PupilFields {
         }
         let (slot, path): (&mut Option<String>, _) = match kind {
             P::Upn => (&mut self.upn, "UPN"),
+            P::FormerUpn => (&mut self.former_upn, "BasicDetails.FormerUPN"),
             P::Surname => (&mut self.surname, "Surname"),
             P::Forename => (&mut self.forename, "Forename"),
             P::Dob => (&mut self.dob, "DOB"),

@@ -24,9 +24,10 @@ use throughline_safe_xml::{FileShape, Record, RecordOutcome, RecordStream};
 
 use crate::config::CtfLimits;
 use crate::error::CtfError;
-use crate::header::{CtfHeader, CtfVersion, read_header, validate};
+use crate::header::{CtfHeader, read_header, validate};
 use crate::mapping::map_pupil;
 use crate::pupil::{PupilFields, read_pupil};
+use crate::version::{CtfVersion, VersionStatus, VersionWindow};
 
 /// A CTF's elements. Those that repeat carry their position in paths
 /// (`CTFpupilData.Pupil[17]`).
@@ -55,6 +56,9 @@ pub struct FileReport {
     pub events: usize,
     /// Each rejected pupil's index and problems.
     pub rejected: Vec<(usize, Vec<FieldProblem>)>,
+    /// What the operator should know about the file as a whole, though it was read: a version
+    /// one newer than the file's school year knows. Never child data.
+    pub warnings: Vec<String>,
 }
 
 impl FileReport {
@@ -88,6 +92,7 @@ impl<R: BufRead> CtfReader<R> {
                 pupils: 0,
                 events: 0,
                 rejected: Vec::new(),
+                warnings: warnings(&header),
             },
             header,
             ctx,
@@ -130,3 +135,19 @@ impl<R: BufRead> Iterator for CtfReader<R> {
 }
 
 impl<R: BufRead> std::iter::FusedIterator for CtfReader<R> {}
+
+/// The file-level warnings the header gives.
+fn warnings(header: &CtfHeader) -> Vec<String> {
+    match header.version_status {
+        VersionStatus::Newer => {
+            let window = VersionWindow::for_date(header.created.date());
+            vec![format!(
+                "CTF version {} is newer than CTF {}, the version of school year {window} the file is dated in: it was read as CTF {}, whose elements the mapping knows. Check the mapping against the new specification",
+                header.version,
+                window.current(),
+                window.current()
+            )]
+        }
+        VersionStatus::Current | VersionStatus::Previous => Vec::new(),
+    }
+}

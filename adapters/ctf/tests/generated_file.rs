@@ -70,7 +70,7 @@ fn rejects_exactly_the_corrupted_pupils_and_accepts_the_rest_with_their_events()
     assert_eq!(fragments.len(), PUPILS);
 
     let mut reader = CtfReader::new(&bytes[..], CtfLimits::default(), ctx()).unwrap();
-    assert_eq!(reader.header().version.to_string(), "25.0");
+    assert_eq!(reader.header().version.to_string(), "24.0");
     let outcomes: Vec<PupilOutcome> = reader.by_ref().map(Result::unwrap).collect();
     assert_eq!(outcomes.len(), PUPILS);
 
@@ -102,6 +102,21 @@ fn rejects_exactly_the_corrupted_pupils_and_accepts_the_rest_with_their_events()
                     assert_eq!(
                         s.subject.identifiers.upn.as_ref().unwrap().as_str(),
                         expected.upn
+                    );
+                    let former: Vec<&str> = s
+                        .subject
+                        .identifiers
+                        .former_upns
+                        .iter()
+                        .map(|u| u.as_str())
+                        .collect();
+                    assert_eq!(
+                        former,
+                        expected
+                            .former_upn
+                            .as_deref()
+                            .into_iter()
+                            .collect::<Vec<_>>()
                     );
                     let d = &s.subject.demographics;
                     assert_eq!(d.family_name.as_deref(), Some(expected.surname));

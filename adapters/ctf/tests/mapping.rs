@@ -214,6 +214,88 @@ fn an_ended_plan_also_ceases() {
     }
 }
 
+/// Before the 2014 reforms a pupil had School Action (`A`), School Action Plus (`P`) or a
+/// statement (`S`). A pupil's SEN history keeps those records; they are history, not errors, and
+/// only the current codes (`K`, `E`) make events.
+#[test]
+fn pre_2014_sen_codes_are_read_as_history_and_make_no_events() {
+    let outcome = only(&ctf(&[&pupil(
+        UPN_A,
+        "<SENhistory>\
+           <SEN><StartDate>2011-09-05</StartDate><EndDate>2012-09-03</EndDate><SENprovision>A</SENprovision></SEN>\
+           <SEN><StartDate>2012-09-03</StartDate><EndDate>2013-11-01</EndDate><SENprovision>P</SENprovision></SEN>\
+           <SEN><StartDate>2013-11-01</StartDate><EndDate>2016-04-01</EndDate><SENprovision>S</SENprovision></SEN>\
+           <SEN><StartDate>2016-04-01</StartDate><SENprovision>E</SENprovision></SEN>\
+         </SENhistory>",
+    )]));
+    let subs = accepted(&outcome);
+    assert_eq!(
+        kinds(subs),
+        vec![
+            EventKind::EhcPlanFinal,
+            EventKind::SchoolJoined,
+            EventKind::SchoolLeft
+        ]
+    );
+    match &subs[0].body {
+        EventBody::EhcPlanFinal(p) => assert_eq!(p.issued_on, date("2016-04-01")),
+        other => panic!("{other:?}"),
+    }
+
+    // A history of old codes alone is read, and says nothing about SEN now.
+    let only_history = only(&ctf(&[&pupil(
+        UPN_A,
+        "<SENhistory><SEN><StartDate>2012-01-09</StartDate><SENprovision>S</SENprovision></SEN></SENhistory>",
+    )]));
+    assert_eq!(
+        kinds(accepted(&only_history)),
+        vec![EventKind::SchoolJoined, EventKind::SchoolLeft]
+    );
+}
+
+/// The DfE's temporary UPN example `G80120000101A` (a temporary UPN ends in a letter), replaced
+/// by a permanent UPN: `FormerUPN` goes with every event as identity evidence.
+#[test]
+fn a_former_upn_is_carried_as_identity_evidence() {
+    let outcome = only(&ctf(&[&pupil(
+        UPN_B,
+        "<BasicDetails><FormerUPN>G80120000101A</FormerUPN><NCyearActual>5</NCyearActual></BasicDetails>",
+    )]));
+    let subs = accepted(&outcome);
+    assert_eq!(subs.len(), 2);
+    for s in subs {
+        let ids = &s.subject.identifiers;
+        assert_eq!(ids.upn.as_ref().unwrap().as_str(), UPN_B);
+        let former: Vec<&str> = ids.former_upns.iter().map(|u| u.as_str()).collect();
+        assert_eq!(former, vec!["G80120000101A"]);
+        assert!(ids.former_upns[0].is_temporary());
+    }
+
+    // The same as UPN says nothing more; a malformed one is a problem naming the element.
+    let same = only(&ctf(&[&pupil(
+        UPN_B,
+        &format!("<BasicDetails><FormerUPN>{UPN_B}</FormerUPN></BasicDetails>"),
+    )]));
+    assert!(
+        accepted(&same)[0]
+            .subject
+            .identifiers
+            .former_upns
+            .is_empty()
+    );
+    let bad = only(&ctf(&[&pupil(
+        UPN_B,
+        "<BasicDetails><FormerUPN>H80120000101A</FormerUPN></BasicDetails>",
+    )]));
+    assert_eq!(
+        rejected(&bad),
+        vec![(
+            "CTFpupilData.Pupil[0].BasicDetails.FormerUPN".to_owned(),
+            "UPN check letter (character 1) does not match characters 2 to 13".to_owned()
+        )]
+    );
+}
+
 #[test]
 fn no_sen_maps_to_nothing() {
     let outcome = only(&ctf(&[&pupil(
@@ -332,7 +414,10 @@ fn every_problem_of_a_bad_pupil_is_reported_with_its_path() {
         "UPN check letter (character 1) does not match characters 2 to 13"
     );
     assert_eq!(reasons[1], "is required");
-    assert_eq!(reasons[6], "must be N, K or E");
+    assert_eq!(
+        reasons[6],
+        "must be N, K or E (or, in history, the pre-2014 S, A or P)"
+    );
     assert_eq!(reasons[7], "must be a date as YYYY-MM-DD");
     for (field, reason) in &problems {
         assert_free_of(field, CHILD_DATA);

@@ -373,6 +373,7 @@ fn read_row(
             identifiers: SubjectIdentifiers {
                 nhs_number,
                 upn,
+                former_upns: Vec::new(),
                 local_ids: vec![local_id],
             },
             demographics,

@@ -198,6 +198,7 @@ impl Mapping {
                 NhsNumber::parse,
             ),
             upn: self.identifier(s.upn.as_ref(), "subject.upn", record, problems, Upn::parse),
+            former_upns: Vec::new(),
             local_ids: self
                 .identifier(
                     s.local_id.as_ref(),

@@ -184,6 +184,7 @@ pub fn compare(a: &Evidence, b: &Evidence, revealed: bool) -> Vec<Line> {
             field: match scheme {
                 "nhs" => "NHS number".to_owned(),
                 "upn" => "UPN".to_owned(),
+                crate::store::identity::FORMER_UPN => "former UPN".to_owned(),
                 s => format!("local id ({})", s.trim_start_matches("local:")),
             },
             verdict: verdict(&l, &r, false),

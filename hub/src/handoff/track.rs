@@ -11,6 +11,7 @@
 //! | `handoff.acknowledged` | the named handoff (only its receiver may answer): as its outcome says |
 //! | `school.left` to a school | transfer handoff to the agency listing that URN, else the local authority |
 //! | `school.left`, destination unknown | closure handoff to the local authority: child missing education |
+//! | `school.left`, outside the maintained sector | transfer handoff to the local authority (`outside-maintained-sector`); no closure, no alert |
 //! | `school.joined` | the open transfer to that school: accepted |
 //! | `social_care.referral`, `episode_of_care.opened` | every open referral to the sender: accepted |
 //! | `ehc_needs_assessment.requested` | to the local authority, 6 weeks from `received_on` |
@@ -58,6 +59,10 @@ impl From<StoreError> for TrackError {
         TrackError::Store(e)
     }
 }
+
+/// The reference of the transfer handoff to the local authority for a pupil who left for a
+/// school outside the maintained sector.
+pub const OUTSIDE_MAINTAINED_SECTOR: &str = "outside-maintained-sector";
 
 /// What tracking needs to know about the event being committed.
 pub struct Context<'a> {
@@ -109,6 +114,8 @@ pub async fn track(
     let source = cx.source().as_str();
     let la = cx.config.handoffs.local_authority.clone();
     let mut missing_education = false;
+    // A leaver the local authority was told of as such: not a child newly without a lead.
+    let mut told_local_authority = false;
     if let Some((reference, outcome, new_owner)) = referral_answer(&event.body) {
         answer(
             conn,
@@ -211,6 +218,38 @@ pub async fn track(
                 }
             }
             Destination::Unknown => missing_education = true,
+            // `MMM`/`MMMM` in a CTF (DfE School to School guidance, 2019, p. 15): the pupil left
+            // for a school outside the maintained sector in England and Wales (abroad,
+            // independent). The destination is known, so the child is not missing education,
+            // but no agency here will answer for the pupil: the local authority is told with a
+            // tracked transfer, which makes it involved.
+            Destination::OutsideMaintainedSector => {
+                told_local_authority = true;
+                match &la {
+                    None => {
+                        lead::no_local_authority(
+                            conn,
+                            "a pupil left for a school outside the maintained sector",
+                        )
+                        .await?;
+                    }
+                    Some(to) => {
+                        let period = cx.period(HandoffKind::Transfer);
+                        open(
+                            conn,
+                            cx,
+                            HandoffKind::Transfer,
+                            OUTSIDE_MAINTAINED_SECTOR,
+                            source,
+                            to.as_str(),
+                            start_of(p.left_on),
+                            period,
+                            None,
+                        )
+                        .await?;
+                    }
+                }
+            }
             _ => {}
         },
         EventBody::SchoolJoined(p) => {
@@ -358,6 +397,8 @@ pub async fn track(
     }
     if cx.history {
         // The past is not a child newly without a lead: no closure, no notice.
+    } else if told_local_authority {
+        // Handed to the local authority above: neither missing education nor without a lead.
     } else if missing_education {
         lead::closure(conn, cx, NoLeadReason::MissingEducation, &mut wake).await?;
     } else if lead::can_end_involvement(&event.body) && !lead::has_lead(conn, cx).await? {

@@ -60,12 +60,8 @@ pub async fn import_ctf(
     let facts = FileFacts::Ctf {
         ctf_version: header.version.to_string(),
     };
-    import_records(
-        pipeline,
-        source_id,
-        ImportReport::new(facts, digest),
-        reader,
-        progress,
-    )
-    .await
+    let mut report = ImportReport::new(facts, digest);
+    // A version one newer than the file's school year knows is read, and the operator told.
+    report.warnings.clone_from(&reader.report().warnings);
+    import_records(pipeline, source_id, report, reader, progress).await
 }

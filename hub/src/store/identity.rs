@@ -7,6 +7,16 @@ use uuid::Uuid;
 
 use super::{Result, StoreError, from_ms, to_ms};
 
+/// The scheme a child's former UPNs are linked under (a temporary UPN replaced by the permanent
+/// one, a CTF's `FormerUPN`). Unlike `upn`, a child may have several: they are never a conflict.
+pub const FORMER_UPN: &str = "former_upn";
+
+/// Whether a child holds at most one value of `scheme` (one NHS number, one current UPN, one id
+/// per local system); two would be a conflict. Former UPNs are the exception.
+pub fn one_per_child(scheme: &str) -> bool {
+    scheme != FORMER_UPN
+}
+
 fn parse_uuid(s: &str) -> Result<Uuid> {
     Uuid::parse_str(s).map_err(|_| StoreError::Corrupt("a child id is not a UUID".into()))
 }
@@ -127,6 +137,16 @@ pub async fn link(conn: &mut AnyConnection, scheme: &str, value: &str, child: Uu
     .bind(to_ms(chrono::Utc::now()))
     .execute(&mut *conn)
     .await?;
+    Ok(())
+}
+
+/// Records a linked current UPN as a former one: a newer UPN replaced it.
+pub async fn make_former_upn(conn: &mut AnyConnection, value: &str) -> Result<()> {
+    sqlx::query("UPDATE child_identifiers SET scheme = $1 WHERE scheme = 'upn' AND value = $2")
+        .bind(FORMER_UPN)
+        .bind(value)
+        .execute(&mut *conn)
+        .await?;
     Ok(())
 }
 

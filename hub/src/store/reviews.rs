@@ -125,6 +125,7 @@ fn scheme_label(scheme: &str) -> &str {
     match scheme {
         "nhs" => "NHS number",
         "upn" => "UPN",
+        identity::FORMER_UPN => "former UPN",
         _ => scheme,
     }
 }
@@ -171,6 +172,7 @@ pub async fn confirm(conn: &mut AnyConnection, id: Uuid, actor: &str) -> Result<
         .await?
         .into_iter()
         .chain(identity::identifiers_of(conn, b).await?)
+        .filter(|(scheme, _)| identity::one_per_child(scheme))
     {
         match values.get(&scheme) {
             Some(v) if *v != value => {

@@ -32,15 +32,23 @@ pub fn file_error(bytes: &[u8], limits: CtfLimits) -> CtfError {
     testing::first_error(CtfReader::new(bytes, limits, ctx()))
 }
 
-/// A CTF with this header content (after `CTFversion`) and these pupils.
+/// The `DateTime` of hand-written CTFs: school year 2024/25, whose version is CTF 24.
+pub const FILE_DATE_TIME: &str = "2025-07-18T10:30:00";
+
+/// A CTF with this version, destination and pupils, written at [`FILE_DATE_TIME`].
 pub fn ctf_with(version: &str, dest: &str, pupils: &[&str]) -> Vec<u8> {
+    ctf_dated(version, FILE_DATE_TIME, dest, pupils)
+}
+
+/// A CTF with this version, `DateTime`, destination and pupils.
+pub fn ctf_dated(version: &str, date_time: &str, dest: &str, pupils: &[&str]) -> Vec<u8> {
     let mut xml = format!(
         r#"<?xml version="1.0" encoding="UTF-8"?>
 <CTfile>
   <Header>
     <DocumentName>Common Transfer File</DocumentName>
     <CTFversion>{version}</CTFversion>
-    <DateTime>2025-07-18T10:30:00</DateTime>
+    <DateTime>{date_time}</DateTime>
     <DocumentQualifier>full</DocumentQualifier>
     <SourceSchool><LEA>999</LEA><Estab>1999</Estab><URN>999991</URN><SchoolName>Test Primary</SchoolName></SourceSchool>
     {dest}
@@ -59,9 +67,10 @@ pub fn ctf_with(version: &str, dest: &str, pupils: &[&str]) -> Vec<u8> {
 pub const KNOWN_DEST: &str =
     "<DestSchool><LEA>999</LEA><Estab>4999</Estab><URN>999992</URN></DestSchool>";
 
-/// A CTF 25 to a known destination with these pupils.
+/// A CTF 24 (the version current on [`FILE_DATE_TIME`]) to a known destination with these
+/// pupils.
 pub fn ctf(pupils: &[&str]) -> Vec<u8> {
-    ctf_with("25.0", KNOWN_DEST, pupils)
+    ctf_with("24.0", KNOWN_DEST, pupils)
 }
 
 /// Valid UPNs (checked against the contracts' `Upn`) for hand-written pupils.
