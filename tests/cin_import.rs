@@ -447,7 +447,7 @@ async fn a_census_dropped_in_the_folder_is_imported_and_a_hostile_one_fails() {
 }
 
 #[tokio::test]
-async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_one_is_quarantined_whole()
+async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_row_is_quarantined_alone()
 {
     let Setup {
         hub,
@@ -478,11 +478,13 @@ async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_one_is
         done.join("extract.csv.report.json").is_file() && done.join("extract.csv").is_file()
     })
     .await;
+    // An extract is read row by row: each row is its own input.
     let first = read_json(&done.join("extract.csv.report.json"));
-    assert_eq!(first["outcome"], "committed", "{first}");
-    assert_eq!(first["format"], "social-care-csv");
-    assert_eq!(first["source_id"], EXTRACT_SOURCE);
-    assert_eq!(first["event_ids"].as_array().unwrap().len(), 2);
+    assert_eq!(first["format"], "social-care-csv", "{first}");
+    assert_eq!(first["rows"], 2);
+    assert_eq!(first["committed"], 2);
+    assert_eq!(first["events"], 2);
+    assert_eq!(first["quarantined"], serde_json::json!([]));
     eventually("the school hears of the referral and the plan", || {
         school.delivered().len() >= 2
     })
@@ -504,17 +506,18 @@ async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_one_is
         pupil.as_str()
     );
 
-    // The same extract again is a duplicate: nothing new is committed or sent.
+    // The same extract again is all duplicates: nothing new is committed or sent.
     std::fs::write(incoming.join("extract.csv"), &extract).unwrap();
     eventually("the copy is moved to done/", || {
         done.join("extract.2.csv.report.json").is_file()
     })
     .await;
     let again = read_json(&done.join("extract.2.csv.report.json"));
-    assert_eq!(again["outcome"], "duplicate", "{again}");
-    assert_eq!(again["event_ids"], first["event_ids"]);
+    assert_eq!(again["duplicates"], 2, "{again}");
+    assert_eq!(again["committed"], 0);
+    assert_eq!(again["file_sha256"], first["file_sha256"]);
 
-    // An extract with a bad row is quarantined whole, and replayable like any HTTP input.
+    // A bad row is quarantined alone (with the header line, so it can be replayed).
     let bad = format!("la_child_id,upn,event,date\r\nCSC-78,{pupil},adopted,2025-01-10\r\n");
     std::fs::write(incoming.join("bad.csv"), &bad).unwrap();
     eventually("the bad extract is moved to done/", || {
@@ -522,10 +525,13 @@ async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_one_is
     })
     .await;
     let rejected = read_json(&done.join("bad.csv.report.json"));
-    assert_eq!(rejected["outcome"], "quarantined", "{rejected}");
-    assert_eq!(rejected["step"], "normalise");
-    assert_eq!(rejected["problems"][0]["field"], "row 1.event");
-    let id = rejected["quarantine_id"].as_str().unwrap();
+    assert_eq!(rejected["rows"], 1, "{rejected}");
+    assert_eq!(rejected["committed"], 0);
+    let row = &rejected["quarantined"][0];
+    assert_eq!(row["index"], 1);
+    assert_eq!(row["step"], "normalise");
+    assert_eq!(row["problems"][0]["field"], "row 1.event");
+    let id = row["quarantine_id"].as_str().unwrap();
     let listed = hub.cli(&["quarantine", "list"]);
     assert!(
         listed
@@ -535,7 +541,7 @@ async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_one_is
     );
     assert_eq!(school.delivered().len(), 2);
 
-    // The same CSV through the command line is the same input: a duplicate.
+    // The same CSV through the command line is the same file: its rows are duplicates.
     let file = hub.dir.path().join("extract.csv");
     std::fs::write(&file, &extract).unwrap();
     let output = hub.cli(&[
@@ -545,21 +551,19 @@ async fn a_csv_extract_dropped_in_the_folder_reaches_the_school_and_a_bad_one_is
         "--source",
         EXTRACT_SOURCE,
     ]);
-    assert_eq!(report(&output)["outcome"], "duplicate", "{output}");
-    // A bad one exits 1 and says where it is kept.
+    assert_eq!(report(&output)["duplicates"], 2, "{output}");
+    // A bad row is listed in the report, with where it is kept.
     std::fs::write(&file, &bad).unwrap();
-    let (stdout, _, code) = cli_failing(
-        &hub,
-        &[
-            "import",
-            "file",
-            file.to_str().unwrap(),
-            "--source",
-            EXTRACT_SOURCE,
-        ],
-    );
-    assert_eq!(code, Some(1));
-    assert_eq!(report(&stdout)["outcome"], "quarantined");
+    let output = hub.cli(&[
+        "import",
+        "file",
+        file.to_str().unwrap(),
+        "--source",
+        EXTRACT_SOURCE,
+    ]);
+    let quarantined = &report(&output)["quarantined"];
+    assert_eq!(quarantined.as_array().unwrap().len(), 1, "{output}");
+    assert_eq!(quarantined[0]["problems"][0]["field"], "row 1.event");
 
     hub.assert_logs_free_of(&[pupil.as_str(), "CSC-77", "CSC-78"]);
 }

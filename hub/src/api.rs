@@ -9,6 +9,7 @@ mod ingest;
 pub mod openapi;
 mod operator;
 pub mod problem;
+mod upload;
 
 use std::sync::Arc;
 
@@ -30,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/v1/ingest/{source}", post(ingest::post_native))
         .route("/v1/ingest/{source}/ctf", post(ingest::post_ctf))
         .route("/v1/ingest/{source}/cin", post(ingest::post_cin))
+        .route("/v1/ingest/{source}/file", post(ingest::post_file))
         .route("/v1/handoffs", get(handoffs::list))
         .route("/v1/handoffs/{id}", get(handoffs::get))
         .route("/v1/handoffs/{id}/acknowledge", post(handoffs::acknowledge))
@@ -50,6 +52,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        // Bounds the inputs' bodies; whole-file uploads read their `Body` themselves, bounded
+        // by `api.file_upload_limit_bytes` (`upload`).
         .layer(axum::extract::DefaultBodyLimit::max(limit))
         .with_state(state)
 }

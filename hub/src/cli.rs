@@ -97,11 +97,13 @@ enum ImportFile {
         #[arg(long)]
         source: String,
     },
-    /// A file in the source's own format (canonical-json, social-care-csv, mapping:<id>...),
-    /// imported as one input exactly as `POST /v1/ingest/{source}` takes a body; prints a JSON
-    /// report, and exits 1 if the input was quarantined.
+    /// A file in the source's own format. An extract (social-care-csv, mapping:<id>) is read row
+    /// by row: each row's events are committed alone, or the row is quarantined alone. Other
+    /// formats (canonical-json, fhir) are one input, exactly as `POST /v1/ingest/{source}`
+    /// takes a body, and exit 1 if it was quarantined. Prints a JSON report; importing the same
+    /// file again commits nothing.
     File {
-        /// The file: one input, at most api.body_limit_bytes.
+        /// The file: an extract of any size, or one input of at most api.body_limit_bytes.
         file: PathBuf,
         /// The configured source it comes from; its format reads the file.
         #[arg(long)]
@@ -401,6 +403,9 @@ async fn import_file(
         }
         ImportFile::Cin { .. } => {
             import::import_cin(&pipeline, source, digest, input, progress("children")).await
+        }
+        ImportFile::File { .. } if import::reads_rows(&pipeline, source) => {
+            import::import_extract(&pipeline, source, digest, input, progress("rows")).await
         }
         ImportFile::File { .. } => {
             let body = import::single::read_input(input, config.api.body_limit_bytes)

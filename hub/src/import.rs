@@ -5,9 +5,11 @@
 //!   ctf.md`) or a local authority's Children in Need census ([`cin`], `docs/adapters/
 //!   cin-census.md`). Each record (a pupil, a child) is its own input, through
 //!   [`import_records`].
-//! - **One input in the source's own format** (canonical JSON, a social care CSV extract, a
-//!   configured mapping): the whole file is one input, as if posted to `POST /v1/ingest/{source}`
-//!   ([`single`]).
+//! - **An extract in the source's own format** (a social care CSV extract, a configured
+//!   mapping's CSV or JSON array): each row is its own input, through [`import_records`] too
+//!   ([`extract`]).
+//! - **One input in the source's own format** (canonical JSON, FHIR): the whole file is one
+//!   input, as if posted to `POST /v1/ingest/{source}` ([`single`]).
 //!
 //! Each arrives by the command line (`throughline import ctf|cin|file`), by HTTP upload, or
 //! through a source's [`drop_folder`]; all of them call the functions here.
@@ -18,7 +20,8 @@
 //! kept in quarantine alone.
 //!
 //! Why importing the same file again is harmless: each record's input carries the message id
-//! `<kind>:<file SHA-256>:<record index>` (a single input, `file:<file SHA-256>`), and the commit
+//! `<kind>:<file SHA-256>:<record index>` (an extract's row, `<format>:<file SHA-256>:<row
+//! number>`; a single input, `file:<file SHA-256>`), and the commit
 //! step answers a message id it has already committed as a duplicate without committing
 //! anything. A corrected file is a different file: its records are new inputs, and their events
 //! are committed (and sent) again.
@@ -32,6 +35,7 @@ use serde::ser::SerializeMap;
 use sha2::{Digest, Sha256};
 use throughline_adapter_cin_census::CinError;
 use throughline_adapter_ctf::CtfError;
+use throughline_adapter_http_ingest::ExtractError;
 use throughline_contracts::adapter::{InputOutcome, RawInput};
 use throughline_contracts::event::FieldProblem;
 use throughline_safe_xml::RecordOutcome;
@@ -42,10 +46,12 @@ use crate::pipeline::{Pipeline, step};
 pub mod cin;
 pub mod ctf;
 pub mod drop_folder;
+pub mod extract;
 pub mod single;
 
 pub use cin::{CIN_CHILD_FORMAT, import_cin};
 pub use ctf::{CTF_PUPIL_FORMAT, import_ctf};
+pub use extract::{import_extract, reads_rows};
 pub use single::{InputReport, import_input};
 
 /// The format an accepted record's events are committed in: the canonical envelope, as an array.
@@ -68,6 +74,11 @@ impl FileDigest {
     pub fn of(bytes: &[u8]) -> Self {
         Self(Sha256::digest(bytes).into())
     }
+
+    /// A digest worked out as the bytes arrived (an upload, spooled to disk).
+    pub fn from_sha256(sha256: [u8; 32]) -> Self {
+        Self(sha256)
+    }
 }
 
 impl fmt::Display for FileDigest {
@@ -83,6 +94,8 @@ pub enum FileKind {
     Ctf,
     /// A Children in Need census: its records are children.
     CinCensus,
+    /// An extract in the source's own format: its records are rows.
+    Extract,
 }
 
 impl FileKind {
@@ -91,6 +104,7 @@ impl FileKind {
         match self {
             FileKind::Ctf => "pupil",
             FileKind::CinCensus => "child",
+            FileKind::Extract => "row",
         }
     }
 
@@ -99,6 +113,7 @@ impl FileKind {
         match self {
             FileKind::Ctf => format!("{n} pupil(s)"),
             FileKind::CinCensus => format!("{n} child(ren)"),
+            FileKind::Extract => format!("{n} row(s)"),
         }
     }
 
@@ -107,22 +122,7 @@ impl FileKind {
         match self {
             FileKind::Ctf => "pupils",
             FileKind::CinCensus => "children",
-        }
-    }
-
-    /// The first part of each record's message id.
-    fn message_prefix(self) -> &'static str {
-        match self {
-            FileKind::Ctf => "ctf",
-            FileKind::CinCensus => "cin",
-        }
-    }
-
-    /// The format a rejected record's raw XML is quarantined under.
-    fn quarantine_format(self) -> &'static str {
-        match self {
-            FileKind::Ctf => CTF_PUPIL_FORMAT,
-            FileKind::CinCensus => CIN_CHILD_FORMAT,
+            FileKind::Extract => "rows",
         }
     }
 
@@ -131,6 +131,7 @@ impl FileKind {
         match self {
             FileKind::Ctf => "ctf",
             FileKind::CinCensus => "cin",
+            FileKind::Extract => "extract",
         }
     }
 
@@ -139,6 +140,7 @@ impl FileKind {
         match self {
             FileKind::Ctf => "CTF",
             FileKind::CinCensus => "CIN census",
+            FileKind::Extract => "Extract",
         }
     }
 }
@@ -158,6 +160,12 @@ pub enum FileFacts {
         /// `Source/LEA`: the returning local authority's number.
         lea: String,
     },
+    Extract {
+        /// The source's format the rows are read in: `social-care-csv`, `mapping:<id>`.
+        format: String,
+        /// How a row's raw bytes are written (`text/csv`, `application/json`). Not reported.
+        media_type: &'static str,
+    },
 }
 
 impl FileFacts {
@@ -165,6 +173,35 @@ impl FileFacts {
         match self {
             FileFacts::Ctf { .. } => FileKind::Ctf,
             FileFacts::CinCensus { .. } => FileKind::CinCensus,
+            FileFacts::Extract { .. } => FileKind::Extract,
+        }
+    }
+
+    /// The first part of each record's message id: `ctf`, `cin`, or an extract's format.
+    fn message_prefix(&self) -> &str {
+        match self {
+            FileFacts::Ctf { .. } => "ctf",
+            FileFacts::CinCensus { .. } => "cin",
+            FileFacts::Extract { format, .. } => format,
+        }
+    }
+
+    /// The format a rejected record's raw bytes are quarantined under. A pupil or a child alone
+    /// cannot be read again; an extract's row is kept with its header line in the source's
+    /// format, so a replay reads it like any input of that source.
+    fn quarantine_format(&self) -> &str {
+        match self {
+            FileFacts::Ctf { .. } => CTF_PUPIL_FORMAT,
+            FileFacts::CinCensus { .. } => CIN_CHILD_FORMAT,
+            FileFacts::Extract { format, .. } => format,
+        }
+    }
+
+    /// How a record's raw bytes are written.
+    fn media_type(&self) -> &'static str {
+        match self {
+            FileFacts::Ctf { .. } | FileFacts::CinCensus { .. } => "application/xml",
+            FileFacts::Extract { media_type, .. } => media_type,
         }
     }
 }
@@ -172,8 +209,8 @@ impl FileFacts {
 /// What an import did, record by record. Counts and field paths only: never a child's data.
 ///
 /// As JSON, the file's facts come first (`ctf_version`; or `collection_year`,
-/// `reference_date`, `lea`), and the number of records read is named for the kind: `pupils` or
-/// `children`.
+/// `reference_date`, `lea`; or an extract's `format`), and the number of records read is named
+/// for the kind: `pupils`, `children` or `rows`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportReport {
     pub file: FileFacts,
@@ -231,6 +268,7 @@ impl Serialize for ImportReport {
                 map.serialize_entry("reference_date", reference_date)?;
                 map.serialize_entry("lea", lea)?;
             }
+            FileFacts::Extract { format, .. } => map.serialize_entry("format", format)?,
         }
         map.serialize_entry("file_sha256", &self.file_sha256)?;
         map.serialize_entry(self.kind().records_key(), &self.records)?;
@@ -258,16 +296,18 @@ impl schemars::JsonSchema for ImportReport {
         let record = generator.subschema_for::<QuarantinedRecord>();
         let count = serde_json::json!({"type": "integer", "minimum": 0});
         schemars::json_schema!({
-            "description": "What a file import did, record by record. A CTF's report has `ctf_version` and `pupils`; a CIN census's has `collection_year`, `reference_date`, `lea` and `children`.",
+            "description": "What a file import did, record by record. A CTF's report has `ctf_version` and `pupils`; a CIN census's has `collection_year`, `reference_date`, `lea` and `children`; an extract's has `format` and `rows`.",
             "type": "object",
             "properties": {
                 "ctf_version": {"type": "string"},
                 "collection_year": {"type": "integer", "minimum": 0, "maximum": 65535},
                 "reference_date": {"type": "string", "format": "date"},
                 "lea": {"type": "string"},
+                "format": {"type": "string"},
                 "file_sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
                 "pupils": count,
                 "children": count,
+                "rows": count,
                 "committed": count,
                 "duplicates": count,
                 "without_events": count,
@@ -279,6 +319,7 @@ impl schemars::JsonSchema for ImportReport {
             "oneOf": [
                 {"required": ["ctf_version", "pupils"]},
                 {"required": ["collection_year", "reference_date", "lea", "children"]},
+                {"required": ["format", "rows"]},
             ],
             "additionalProperties": false,
         })
@@ -288,15 +329,17 @@ impl schemars::JsonSchema for ImportReport {
 /// One record kept in quarantine.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct QuarantinedRecord {
-    /// Position in the file (`CTFpupilData`, `Children`), from 0.
+    /// Position in the file (`CTFpupilData`, `Children`, a JSON array), from 0; for a CSV
+    /// extract, the row number (from 1 after the header, blank rows counted).
     pub index: usize,
     pub quarantine_id: Uuid,
-    /// `normalise` for a record the file's reader could not map (format `ctf-pupil` or
-    /// `cin-child`); a later step for events the pipeline refused (format `canonical-json`,
-    /// which can be replayed).
+    /// `normalise` for a record the file's reader could not map (format `ctf-pupil`,
+    /// `cin-child`, or an extract's own format, which can be replayed); a later step for events
+    /// the pipeline refused (format `canonical-json`, which can be replayed).
     pub step: String,
     /// Each problem, named by its element path (`CTFpupilData.Pupil[17].DOB`,
-    /// `Children.Child[12].CINdetails[1].CINreferralDate`) or JSON path.
+    /// `Children.Child[12].CINdetails[1].CINreferralDate`), row and column (`row 7, column
+    /// "NHS Number"`, `row 7.nhs_number`) or JSON path.
     pub problems: Vec<FieldProblem>,
 }
 
@@ -308,6 +351,8 @@ pub enum ReadError {
     Ctf(#[from] CtfError),
     #[error(transparent)]
     CinCensus(#[from] CinError),
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
 }
 
 impl ReadError {
@@ -315,6 +360,7 @@ impl ReadError {
         match self {
             ReadError::Ctf(_) => FileKind::Ctf,
             ReadError::CinCensus(_) => FileKind::CinCensus,
+            ReadError::Extract(_) => FileKind::Extract,
         }
     }
 }
@@ -325,6 +371,10 @@ impl ReadError {
 pub enum ImportError {
     #[error("no source with id `{0}` is configured")]
     UnknownSource(String),
+
+    /// The source's format reads one input, not a file of rows.
+    #[error("source `{source_id}`'s format `{format}` does not read files row by row")]
+    NotAnExtract { source_id: String, format: String },
 
     /// The file's events would be the sending school's, under another agency's name.
     #[error(
@@ -432,6 +482,9 @@ pub(crate) async fn import_records<E: Into<ReadError>>(
 ) -> Result<ImportReport, ImportError> {
     let kind = report.kind();
     let digest = report.file_sha256.clone();
+    let prefix = report.file.message_prefix().to_owned();
+    let quarantine_format = report.file.quarantine_format().to_owned();
+    let media_type = report.file.media_type();
     // Accepted records are committed in groups (one transaction and one fsync per group, each
     // record still all-or-nothing on its own: see `Pipeline::process_batch`).
     let mut group: Vec<(usize, RawInput)> = Vec::with_capacity(GROUP);
@@ -456,7 +509,7 @@ pub(crate) async fn import_records<E: Into<ReadError>>(
             } => {
                 let body = serde_json::to_vec(&submissions)
                     .map_err(|source| ImportError::Encode { index, source })?;
-                let message_id = format!("{}:{digest}:{index}", kind.message_prefix());
+                let message_id = format!("{prefix}:{digest}:{index}");
                 group.push((
                     index,
                     raw_input(source_id, "application/json", body, message_id),
@@ -472,10 +525,10 @@ pub(crate) async fn import_records<E: Into<ReadError>>(
             } => {
                 // Committed records before it first, so the report stays in file order.
                 commit_group(pipeline, &mut group, &mut report).await?;
-                let message_id = format!("{}:{digest}:{index}", kind.message_prefix());
-                let raw = raw_input(source_id, "application/xml", raw, message_id);
+                let message_id = format!("{prefix}:{digest}:{index}");
+                let raw = raw_input(source_id, media_type, raw, message_id);
                 let outcome = pipeline
-                    .quarantine_input(&raw, kind.quarantine_format(), step::NORMALISE, problems)
+                    .quarantine_input(&raw, &quarantine_format, step::NORMALISE, problems)
                     .await;
                 tally(&mut report, index, outcome).map_err(|reason| ImportError::Unavailable {
                     index,

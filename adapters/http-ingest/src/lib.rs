@@ -7,12 +7,16 @@
 //! - [`SocialCareCsv`] (`social-care-csv`): an RFC 4180 CSV extract from a children's social care
 //!   case system (Liquidlogic, Mosaic), one event per row; problems are named `row N.column`.
 //!
+//! - [`extract`]: a file of many rows read row by row ([`ExtractReader`]), so each row is
+//!   committed or quarantined alone; `social-care-csv` and the configured mappings read files so.
+//!
 //! Both read children's data, so no problem reason ever repeats an input value: identifier errors
 //! describe what was wrong, and serde's messages are scrubbed of the values they quote. Both only
 //! parse: the envelope checks and the source/agency match are the hub's validate step.
 #![forbid(unsafe_code)]
 
 mod canonical_json;
+pub mod extract;
 mod problem;
 pub mod rfc4180;
 mod social_care_csv;
@@ -22,6 +26,7 @@ use std::sync::Arc;
 use throughline_contracts::adapter::Normaliser;
 
 pub use canonical_json::CanonicalJson;
+pub use extract::{ExtractError, ExtractReader, Row, Rows};
 pub use social_care_csv::SocialCareCsv;
 
 /// The format names [`normaliser_for`] knows, as configuration spells them.

@@ -10,6 +10,13 @@
 //!
 //! Rows are numbered from 1 after the header, counting blank rows (which are skipped), so
 //! `row N` is spreadsheet row N + 1. Every problem in every row is reported.
+//!
+//! Read two ways, row by row in both: as one input posted to `POST /v1/ingest/{source}`
+//! ([`Normaliser`]: every row's event, or every row's problems), or as a file of many rows
+//! ([`ExtractReader`]: `throughline import file`, a drop folder, `POST /v1/ingest/{source}/file`),
+//! where each row is committed or quarantined alone.
+
+use std::io::BufRead;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use throughline_contracts::adapter::{NormaliseContext, Normaliser, RawInput, Rejection};
@@ -23,8 +30,8 @@ use throughline_contracts::kind::{
     SocialCareReferral,
 };
 
+use crate::extract::{CsvExtract, CsvRow, ExtractError, ExtractReader, Row, Rows, normalise_whole};
 use crate::problem::is_name_shaped;
-use crate::rfc4180;
 
 /// Normaliser for social-care CSV extracts.
 #[derive(Debug, Clone, Copy, Default)]
@@ -45,7 +52,26 @@ impl Normaliser for SocialCareCsv {
         raw: &RawInput,
         ctx: &NormaliseContext,
     ) -> Result<Vec<EventSubmission>, Rejection> {
-        parse_extract(&raw.body, ctx)
+        normalise_whole(self, &raw.body, ctx, raw.received_at)
+    }
+}
+
+impl ExtractReader for SocialCareCsv {
+    fn media_type(&self) -> &'static str {
+        "text/csv"
+    }
+
+    fn rows<'a>(
+        &'a self,
+        input: Box<dyn BufRead + Send + 'a>,
+        ctx: NormaliseContext,
+        _received_at: DateTime<Utc>,
+    ) -> Result<Rows<'a>, ExtractError> {
+        let mut extract = CsvExtract::open(input)?;
+        let header = read_header(&extract.names)?;
+        Ok(Box::new(std::iter::from_fn(move || {
+            Some(extract.next_row()?.map(|row| read_row(row, &header, &ctx)))
+        })))
     }
 }
 
@@ -157,6 +183,8 @@ fn body_for(event: &str, on: NaiveDate, code: Option<String>) -> Option<EventBod
 struct Header {
     positions: [Option<usize>; Column::ALL.len()],
     width: usize,
+    /// Columns with no name (a trailing comma in the header): tolerated while blank.
+    unnamed: Vec<usize>,
 }
 
 impl Header {
@@ -171,80 +199,21 @@ impl Header {
     }
 }
 
-fn is_blank(record: &[String]) -> bool {
-    record.iter().all(|f| f.trim().is_empty())
+/// Reads a whole extract as one input: every row's submission, or every problem.
+#[cfg(test)]
+fn parse_extract(body: &[u8], ctx: &NormaliseContext) -> Result<Vec<EventSubmission>, Rejection> {
+    normalise_whole(&SocialCareCsv, body, ctx, Utc::now())
 }
 
-/// Reads a whole extract: every row becomes one submission, or every problem is reported.
-pub(crate) fn parse_extract(
-    body: &[u8],
-    ctx: &NormaliseContext,
-) -> Result<Vec<EventSubmission>, Rejection> {
-    let text = std::str::from_utf8(body).map_err(|e| {
-        Rejection::one(
-            "body",
-            format!(
-                "must be UTF-8 text, found an invalid byte at offset {}",
-                e.valid_up_to()
-            ),
-        )
-    })?;
-    // Spreadsheet programs start a "CSV UTF-8" file with a byte order mark.
-    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let records = rfc4180::parse(text).map_err(|e| {
-        let record = match e.record() {
-            0 => "header".to_owned(),
-            n => format!("row {n}"),
-        };
-        Rejection::one(record, e.to_string())
-    })?;
-
-    if records.iter().all(|r| is_blank(r)) {
-        return Err(Rejection::one(
-            "body",
-            "is empty: expected a header line and at least one data row",
-        ));
-    }
-    if is_blank(&records[0]) {
-        return Err(Rejection::one(
-            "header",
-            "the first line must be the header naming the columns, found a blank line",
-        ));
-    }
-    let rows = &records[1..];
-    if rows.iter().all(|r| is_blank(r)) {
-        return Err(Rejection::one("body", "has a header line but no data rows"));
-    }
-
+/// Matches the header's names to columns, naming each unknown, repeated or missing required
+/// column. Fails at once if no name is known: the header line is then most likely missing and
+/// the "names" are a row of child data, which must not be repeated.
+fn read_header(names: &[String]) -> Result<Header, Rejection> {
     let mut problems = Vec::new();
-    let header = read_header(&records[0], rows, &mut problems)?;
-    let mut submissions = Vec::with_capacity(rows.len());
-    for (i, row) in rows.iter().enumerate() {
-        if is_blank(row) {
-            continue;
-        }
-        if let Some(submission) = read_row(i + 1, row, &header, ctx, &mut problems) {
-            submissions.push(submission);
-        }
-    }
-    if problems.is_empty() {
-        Ok(submissions)
-    } else {
-        Err(Rejection { problems })
-    }
-}
-
-/// Matches the header's names to columns, adding a problem for each unknown, repeated or
-/// missing required column. Fails at once if no name is known: the header line is then most
-/// likely missing and the "names" are a row of child data, which must not be repeated.
-fn read_header(
-    names: &[String],
-    rows: &[Vec<String>],
-    problems: &mut Vec<FieldProblem>,
-) -> Result<Header, Rejection> {
     let mut header = Header {
         positions: [None; Column::ALL.len()],
         width: names.len(),
+        unnamed: Vec::new(),
     };
     if !names.iter().any(|n| Column::from_name(n.trim()).is_some()) {
         let expected: Vec<&str> = Column::ALL.iter().map(|c| c.name()).collect();
@@ -266,18 +235,8 @@ fn read_header(
             )),
             Some(column) => header.positions[column.slot()] = Some(position),
             // A trailing comma in the header is common; tolerate the unnamed column while it is
-            // empty in every row.
-            None if name.is_empty() => {
-                if rows
-                    .iter()
-                    .any(|r| r.get(position).is_some_and(|v| !v.trim().is_empty()))
-                {
-                    problems.push(FieldProblem::new(
-                        format!("column {number}"),
-                        "has no name in the header but holds values",
-                    ));
-                }
-            }
+            // empty (each row says so if it is not).
+            None if name.is_empty() => header.unnamed.push(position),
             // Spaces are allowed here though not in JSON keys: a report's column may well be
             // called `Child ID`, and a header with a known name in it is a real header.
             None if is_name_shaped(&name.replace(' ', "_")) => {
@@ -300,24 +259,66 @@ fn read_header(
             ));
         }
     }
-    Ok(header)
+    if problems.is_empty() {
+        Ok(header)
+    } else {
+        Err(Rejection { problems })
+    }
+}
+
+/// Reads one data row alone: its event, or a problem for each bad cell.
+fn read_row(row: CsvRow, header: &Header, ctx: &NormaliseContext) -> Row {
+    let number = row.number;
+    let cells = match &row.cells {
+        Ok(cells) => cells,
+        Err(problem) => {
+            let problem = problem.clone();
+            return row.rejected(problem);
+        }
+    };
+    if cells.len() != header.width {
+        let problem = FieldProblem::new(
+            format!("row {number}"),
+            format!(
+                "has {} fields, the header has {}",
+                cells.len(),
+                header.width
+            ),
+        );
+        return row.rejected(problem);
+    }
+    let mut problems = Vec::new();
+    for &position in &header.unnamed {
+        if cells.get(position).is_some_and(|v| !v.trim().is_empty()) {
+            problems.push(FieldProblem::new(
+                format!("row {number}.column {}", position + 1),
+                "has no name in the header but holds a value",
+            ));
+        }
+    }
+    let submission = read_cells(number, cells, header, ctx, &mut problems);
+    Row {
+        number,
+        mapped: match submission {
+            Some(s) if problems.is_empty() => Ok(vec![s]),
+            _ if problems.is_empty() => Err(vec![FieldProblem::new(
+                format!("row {number}"),
+                "could not be read as an event",
+            )]),
+            _ => Err(problems),
+        },
+        raw: row.raw,
+    }
 }
 
 /// Reads data row `number` (from 1), adding a problem for each bad cell.
-fn read_row(
+fn read_cells(
     number: usize,
     row: &[String],
     header: &Header,
     ctx: &NormaliseContext,
     problems: &mut Vec<FieldProblem>,
 ) -> Option<EventSubmission> {
-    if row.len() != header.width {
-        problems.push(FieldProblem::new(
-            format!("row {number}"),
-            format!("has {} fields, the header has {}", row.len(), header.width),
-        ));
-        return None;
-    }
     let before = problems.len();
     let mut cell = Cells {
         number,

@@ -15,6 +15,10 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde_json::{Map, Value, json};
+use std::io::BufRead;
+
+use throughline_adapter_http_ingest::extract::{CsvExtract, CsvRow, normalise_whole};
+use throughline_adapter_http_ingest::{ExtractError, ExtractReader, Row, Rows};
 use throughline_contracts::adapter::{NormaliseContext, Normaliser, RawInput, Rejection};
 use throughline_contracts::demographics::{Demographics, Sex};
 use throughline_contracts::event::{
@@ -28,7 +32,7 @@ use crate::build::{EventMapping, Mapping, sex_shape};
 use crate::coerce::{self, describe};
 use crate::config::InputFormat;
 use crate::contract::Shape;
-use crate::records::{Extract, Record, csv_records, json_records};
+use crate::records::{Header, Record, csv_header, json_records};
 use crate::rule::Rule;
 
 /// How far ahead of its arrival an event may say it happened (clocks differ); the hub's validate
@@ -40,55 +44,154 @@ impl Normaliser for Mapping {
         &self.format
     }
 
+    /// One input: every record's event, or every problem in every record.
     fn normalise(
         &self,
         raw: &RawInput,
         ctx: &NormaliseContext,
     ) -> Result<Vec<EventSubmission>, Rejection> {
-        let mut submissions = Vec::new();
-        let mut problems = Vec::new();
+        normalise_whole(self, &raw.body, ctx, raw.received_at)
+    }
+}
+
+/// A file of many records (`throughline import file`, a drop folder, `POST /v1/ingest/{source}/
+/// file`): each record read alone, so each is committed or quarantined alone.
+impl ExtractReader for Mapping {
+    fn media_type(&self) -> &'static str {
         match self.input {
-            InputFormat::Json => {
-                for (at, value) in &json_records(&raw.body, self.records.as_deref())? {
-                    let record = Record::Json {
-                        at: at.clone(),
-                        value,
-                    };
-                    if !value.is_object() {
-                        problems.push(FieldProblem::new(
-                            record.whole(),
-                            format!(
-                                "must be a record (a JSON object), found {}",
-                                describe(value)
-                            ),
-                        ));
-                        continue;
-                    }
-                    submissions.extend(self.record(&record, raw, ctx, &mut problems));
-                }
-            }
-            InputFormat::Csv => {
-                let Extract { header, rows } = csv_records(&raw.body, &self.columns)?;
-                for (row, cells) in &rows {
-                    let record = Record::Csv {
-                        row: *row,
-                        cells,
-                        header: &header,
-                    };
-                    if let Err(reason) = header.check_width(cells) {
-                        problems.push(FieldProblem::new(record.whole(), reason));
-                        continue;
-                    }
-                    submissions.extend(self.record(&record, raw, ctx, &mut problems));
-                }
-            }
-        }
-        if problems.is_empty() {
-            Ok(submissions)
-        } else {
-            Err(Rejection { problems })
+            InputFormat::Json => "application/json",
+            InputFormat::Csv => "text/csv",
         }
     }
+
+    fn rows<'a>(
+        &'a self,
+        mut input: Box<dyn BufRead + Send + 'a>,
+        ctx: NormaliseContext,
+        received_at: DateTime<Utc>,
+    ) -> Result<Rows<'a>, ExtractError> {
+        match self.input {
+            InputFormat::Csv => {
+                let mut extract = CsvExtract::open(input)?;
+                let header = csv_header(&extract.names, &self.columns)?;
+                Ok(Box::new(std::iter::from_fn(move || {
+                    Some(
+                        extract
+                            .next_row()?
+                            .map(|row| self.csv_row(row, &header, &ctx, received_at)),
+                    )
+                })))
+            }
+            InputFormat::Json => {
+                // JSON has no record boundaries a line reader could find: the file is read
+                // whole (it is bounded by the file's own limit), then record by record.
+                let mut body = Vec::new();
+                input.read_to_end(&mut body)?;
+                let records = json_records(&body, self.records.as_deref())?;
+                drop(body);
+                Ok(Box::new(records.into_iter().enumerate().map(
+                    move |(number, (at, value))| {
+                        Ok(self.json_row(number, &at, value, &ctx, received_at))
+                    },
+                )))
+            }
+        }
+    }
+}
+
+impl Mapping {
+    /// One CSV row alone.
+    fn csv_row(
+        &self,
+        row: CsvRow,
+        header: &Header,
+        ctx: &NormaliseContext,
+        received_at: DateTime<Utc>,
+    ) -> Row {
+        let cells = match &row.cells {
+            Ok(cells) => cells,
+            Err(problem) => {
+                let problem = problem.clone();
+                return row.rejected(problem);
+            }
+        };
+        let record = Record::Csv {
+            row: row.number,
+            cells,
+            header,
+        };
+        let mut problems = Vec::new();
+        let submission = match header.check_width(cells) {
+            Err(reason) => {
+                problems.push(FieldProblem::new(record.whole(), reason));
+                None
+            }
+            Ok(()) => self.record(&record, received_at, ctx, &mut problems),
+        };
+        Row {
+            number: row.number,
+            raw: row.raw,
+            mapped: if problems.is_empty() {
+                Ok(submission.into_iter().collect())
+            } else {
+                Err(problems)
+            },
+        }
+    }
+
+    /// One record of a JSON array alone; its raw bytes are the record where the mapping looks
+    /// for records (`records`), so a replay reads it the same way.
+    fn json_row(
+        &self,
+        number: usize,
+        at: &str,
+        value: Value,
+        ctx: &NormaliseContext,
+        received_at: DateTime<Utc>,
+    ) -> Row {
+        let record = Record::Json {
+            at: at.to_owned(),
+            value: &value,
+        };
+        let mut problems = Vec::new();
+        let submission = if value.is_object() {
+            self.record(&record, received_at, ctx, &mut problems)
+        } else {
+            problems.push(FieldProblem::new(
+                record.whole(),
+                format!(
+                    "must be a record (a JSON object), found {}",
+                    describe(&value)
+                ),
+            ));
+            None
+        };
+        let mapped = if problems.is_empty() {
+            Ok(submission.into_iter().collect())
+        } else {
+            Err(problems)
+        };
+        let alone = match &self.records {
+            Some(pointer) => at_pointer(pointer, Value::Array(vec![value])),
+            None => value,
+        };
+        Row {
+            number,
+            // Serialising a `Value` cannot fail: its keys are strings.
+            raw: serde_json::to_vec(&alone).unwrap_or_default(),
+            mapped,
+        }
+    }
+}
+
+/// `value` placed at `pointer` (RFC 6901) in objects built around it: `/events` and `[r]` make
+/// `{"events": [r]}`.
+fn at_pointer(pointer: &str, value: Value) -> Value {
+    let tokens: Vec<&str> = pointer.split('/').skip(1).collect();
+    tokens.into_iter().rev().fold(value, |inner, token| {
+        let key = token.replace("~1", "/").replace("~0", "~");
+        Value::Object(Map::from_iter([(key, inner)]))
+    })
 }
 
 impl Mapping {
@@ -96,7 +199,7 @@ impl Mapping {
     fn record(
         &self,
         record: &Record<'_>,
-        raw: &RawInput,
+        received_at: DateTime<Utc>,
         ctx: &NormaliseContext,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<EventSubmission> {
@@ -125,9 +228,9 @@ impl Mapping {
         let before = problems.len();
         let subject = self.subject(record, ctx, problems);
         let built = self.payload(kind, event, record, problems);
-        let occurred_at = built
-            .as_ref()
-            .and_then(|(_, payload)| self.occurred_at(event, payload, record, raw, problems));
+        let occurred_at = built.as_ref().and_then(|(_, payload)| {
+            self.occurred_at(event, payload, record, received_at, problems)
+        });
         if problems.len() > before {
             return None;
         }
@@ -309,7 +412,7 @@ impl Mapping {
         event: &EventMapping,
         payload: &Map<String, Value>,
         record: &Record<'_>,
-        raw: &RawInput,
+        received_at: DateTime<Utc>,
         problems: &mut Vec<FieldProblem>,
     ) -> Option<DateTime<Utc>> {
         if let Some(rule) = &event.occurred_at {
@@ -331,7 +434,7 @@ impl Mapping {
                             problems.push(problem("must be a date and time"));
                             None
                         }
-                        Some(at) if at > raw.received_at + CLOCK_SKEW => {
+                        Some(at) if at > received_at + CLOCK_SKEW => {
                             problems.push(problem("must not be in the future"));
                             None
                         }
@@ -354,7 +457,7 @@ impl Mapping {
                     .map(|t| t.with_timezone(&Utc)),
             })
             .min();
-        Some(earliest.map_or(raw.received_at, |t| t.min(raw.received_at)))
+        Some(earliest.map_or(received_at, |t| t.min(received_at)))
     }
 }
 

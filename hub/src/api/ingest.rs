@@ -3,11 +3,14 @@
 //! committed, 422 with a problem naming each field once quarantined.
 //!
 //! `POST /v1/ingest/{source}/ctf` imports a school's Common Transfer File pupil by pupil
-//! ([`import::import_ctf`]), and `POST /v1/ingest/{source}/cin` a local authority's CIN census
-//! child by child ([`import::import_cin`]). Each answers 200 with the import report, or a problem
-//! naming why the file was refused or where it stopped.
+//! ([`import::import_ctf`]), `POST /v1/ingest/{source}/cin` a local authority's CIN census
+//! child by child ([`import::import_cin`]), and `POST /v1/ingest/{source}/file` a file in the
+//! source's own format, row by row where the format reads rows ([`import::import_extract`]).
+//! Each answers 200 with the import report, or a problem naming why the file was refused or
+//! where it stopped. Their bodies are whole files, bounded by `api.file_upload_limit_bytes` and
+//! streamed to disk ([`super::upload`]), not by `api.body_limit_bytes`.
 
-use axum::body::Bytes;
+use axum::body::{Body, Bytes};
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -19,8 +22,9 @@ use uuid::Uuid;
 
 use super::AppState;
 use super::problem::Problem;
+use super::upload;
 use crate::config::Source;
-use crate::import::{self, FileDigest, FileKind, ImportError};
+use crate::import::{self, FileKind, ImportError};
 use crate::pipeline::Origin;
 use crate::telemetry::{self, TARGET};
 
@@ -107,40 +111,92 @@ pub async fn post_native(
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The body is the whole file, so it is bounded by `api.body_limit_bytes`; larger files go in
-/// the source's drop folder or through `throughline import ctf`.
+/// The body is the whole file, bounded by `api.file_upload_limit_bytes`.
 pub async fn post_ctf(
     State(state): State<AppState>,
     Path(source_id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let result = async {
         let source = authenticate_as(&state, &headers, &source_id)?;
-        let body = body_or_problem(body)?;
-        let digest = FileDigest::of(&body);
-        let report = import::import_ctf(&state.pipeline, &source.id, digest, &body[..], |_| {})
-            .await
-            .map_err(import_problem)?;
+        let limit = state.pipeline.config().api.file_upload_limit_bytes;
+        let upload = upload::spool(&headers, body, limit).await?;
+        let report = import::import_ctf(
+            &state.pipeline,
+            &source.id,
+            upload.digest,
+            upload.file,
+            |_| {},
+        )
+        .await
+        .map_err(import_problem)?;
         Ok::<_, Problem>((StatusCode::OK, axum::Json(report)).into_response())
     }
     .await;
     result.unwrap_or_else(IntoResponse::into_response)
 }
 
-/// The body is the whole census, so it is bounded by `api.body_limit_bytes`; larger files go in
-/// the source's drop folder or through `throughline import cin`.
+/// The body is the whole census, bounded by `api.file_upload_limit_bytes`.
 pub async fn post_cin(
     State(state): State<AppState>,
     Path(source_id): Path<String>,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Response {
     let result = async {
         let source = authenticate_as(&state, &headers, &source_id)?;
-        let body = body_or_problem(body)?;
-        let digest = FileDigest::of(&body);
-        let report = import::import_cin(&state.pipeline, &source.id, digest, &body[..], |_| {})
+        let limit = state.pipeline.config().api.file_upload_limit_bytes;
+        let upload = upload::spool(&headers, body, limit).await?;
+        let report = import::import_cin(
+            &state.pipeline,
+            &source.id,
+            upload.digest,
+            upload.file,
+            |_| {},
+        )
+        .await
+        .map_err(import_problem)?;
+        Ok::<_, Problem>((StatusCode::OK, axum::Json(report)).into_response())
+    }
+    .await;
+    result.unwrap_or_else(IntoResponse::into_response)
+}
+
+/// A file in the source's own format, bounded by `api.file_upload_limit_bytes`: row by row when
+/// the format reads rows (`social-care-csv`, `mapping:<id>`), otherwise one input, which is then
+/// also bounded by `api.body_limit_bytes` as the same body posted to `/v1/ingest/{source}` is.
+pub async fn post_file(
+    State(state): State<AppState>,
+    Path(source_id): Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let result = async {
+        let source = authenticate_as(&state, &headers, &source_id)?;
+        let api = &state.pipeline.config().api;
+        let upload = upload::spool(&headers, body, api.file_upload_limit_bytes).await?;
+        if import::reads_rows(&state.pipeline, &source.id) {
+            let report = import::import_extract(
+                &state.pipeline,
+                &source.id,
+                upload.digest,
+                upload.file,
+                |_| {},
+            )
+            .await
+            .map_err(import_problem)?;
+            return Ok((StatusCode::OK, axum::Json(report)).into_response());
+        }
+        let body = import::single::read_input(upload.file, api.body_limit_bytes).map_err(|e| {
+            Problem::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "too-large",
+                "Body too large",
+                e.to_string(),
+            )
+        })?;
+        let report = import::import_input(&state.pipeline, &source.id, upload.digest, body)
             .await
             .map_err(import_problem)?;
         Ok::<_, Problem>((StatusCode::OK, axum::Json(report)).into_response())
@@ -198,6 +254,11 @@ fn import_problem(e: ImportError) -> Problem {
             StatusCode::SERVICE_UNAVAILABLE,
             "unavailable".to_owned(),
             "Hub unavailable".to_owned(),
+        ),
+        ImportError::NotAnExtract { .. } => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "not-an-extract".to_owned(),
+            "Not a file of rows".to_owned(),
         ),
         ImportError::UnknownSource(_) => (
             StatusCode::NOT_FOUND,

@@ -30,7 +30,7 @@ use super::operator::{
     AgencyList, DeliveriesQuery, DeliveryPage, QuarantinePage, QuarantineQuery, QuarantineView,
 };
 use super::problem::Problem;
-use crate::import::ImportReport;
+use crate::import::{ImportReport, InputReport};
 use crate::store::deliveries::DeliverySummary;
 use crate::store::handoffs::Handoff;
 use build::{OPERATOR_KEY, Op, SOURCE_KEY, SOURCE_KEY_HEADER, Schemas};
@@ -147,7 +147,7 @@ pub fn document() -> Value {
                 id,
                 "ingest",
                 &format!("Import {what}"),
-                &format!("The whole file as the body, imported {records}. Larger files go in the source's drop folder or through `throughline import`."),
+                &format!("The whole file as the body, imported {records}. The body is bounded by `api.file_upload_limit_bytes` (not `api.body_limit_bytes`) and written to disk as it arrives."),
             )
             .source_key()
             .path_param("source", "The source's id; the key must be this source's.")
@@ -155,11 +155,31 @@ pub fn document() -> Value {
             .json(200, "Imported: what became of each record.", s.response::<ImportReport>())
             .problem(403, "The key belongs to another source.")
             .problem(404, "No such source.")
-            .body_problems()
+            .file_problems()
             .problem(422, "The file was refused, or stopped part-way (`report` then says what was done before).")
             .unavailable(),
         );
     }
+    let file_report = json!({"oneOf": [s.response::<ImportReport>(), s.response::<InputReport>()]});
+    add(
+        "/v1/ingest/{source}/file",
+        "post",
+        Op::new(
+            "postFile",
+            "ingest",
+            "Import a file in the source's own format",
+            "The whole file as the body (`docs/adapters/import.md`). An extract (`social-care-csv`, `mapping:<id>`) is imported row by row: each row's events are committed alone, or the row is quarantined alone, and the answer is the import report (`format`, `rows`). Any other format is one input, also bounded by `api.body_limit_bytes`, and the answer says what became of it (`outcome`). The body is bounded by `api.file_upload_limit_bytes` and written to disk as it arrives. The same file again commits nothing.",
+        )
+        .source_key()
+        .path_param("source", "The source's id; the key must be this source's.")
+        .body(true, native)
+        .json(200, "Imported: what became of each row, or of the one input.", file_report)
+        .problem(403, "The key belongs to another source.")
+        .problem(404, "No such source.")
+        .file_problems()
+        .problem(422, "The file was refused before any row was read, or stopped part-way (`report` then says what was done before).")
+        .unavailable(),
+    );
     add(
         "/v1/handoffs",
         "get",

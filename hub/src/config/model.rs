@@ -233,9 +233,17 @@ pub struct ApiConfig {
     /// Address the HTTP API listens on.
     #[serde(default = "default_listen")]
     pub listen: SocketAddr,
-    /// Largest request body accepted, in bytes; larger bodies get 413.
+    /// Largest request body accepted, in bytes; larger bodies get 413. Bounds every input
+    /// (`/v1/events`, `/v1/ingest/{source}`), not whole-file uploads.
     #[serde(default = "default_body_limit")]
     pub body_limit_bytes: usize,
+    /// Largest whole file accepted by upload (`/v1/ingest/{source}/ctf`, `/cin`, `/file`), in
+    /// bytes; larger files get 413, refused without being read whole. An upload is written to a
+    /// temporary file (the system's temporary folder, `TMPDIR`) as it arrives, then read record
+    /// by record, so it is bounded by disk, not memory. 256 MiB: a county's CIN census or a
+    /// secondary school's CTF is tens of MB.
+    #[serde(default = "default_file_upload_limit")]
+    pub file_upload_limit_bytes: usize,
     /// The key for the read-only operator endpoints (`/v1/deliveries`, `/v1/quarantine`,
     /// `/v1/agencies`), at least 16 characters, written as `${ENV}` or `${file:...}` and kept
     /// only as a SHA-256 hash. Unset: those endpoints answer 403. A source's key never opens
@@ -252,11 +260,16 @@ fn default_body_limit() -> usize {
     1024 * 1024
 }
 
+fn default_file_upload_limit() -> usize {
+    256 * 1024 * 1024
+}
+
 impl Default for ApiConfig {
     fn default() -> Self {
         Self {
             listen: default_listen(),
             body_limit_bytes: default_body_limit(),
+            file_upload_limit_bytes: default_file_upload_limit(),
             operator_api_key: None,
         }
     }

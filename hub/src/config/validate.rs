@@ -612,6 +612,13 @@ pub(super) fn validate(file: &Path, c: HubConfig) -> Result<Validated, Vec<Confi
         &key_hashes,
         &mut errors,
     );
+    if c.api.file_upload_limit_bytes == 0 {
+        errors.push(ConfigError::new(
+            file,
+            "api.file_upload_limit_bytes",
+            "must be at least 1: it bounds every file upload, and 0 would refuse them all",
+        ));
+    }
     crate::alerting::config::check(file, &c.operator_channels, &mut errors);
 
     if !errors.is_empty() {

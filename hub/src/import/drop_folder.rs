@@ -1,7 +1,8 @@
 //! A source's drop folder (`sources.drop`, or the older `sources.ctf_drop`): an agency's system,
 //! or a job that downloads its files, writes files into `<folder>/incoming/`, and the hub imports
 //! each one as that source with the folder's reader: a Common Transfer File pupil by pupil, a CIN
-//! census child by child, or one input in the source's own format. See
+//! census child by child, or a file in the source's own format (an extract row by row, any other
+//! format as one input). See
 //! `docs/adapters/import.md`, "Drop folders".
 //!
 //! ```text
@@ -40,7 +41,10 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::single::read_input;
-use super::{FileDigest, ImportReport, InputReport, import_cin, import_ctf, import_input};
+use super::{
+    FileDigest, ImportReport, InputReport, import_cin, import_ctf, import_extract, import_input,
+    reads_rows,
+};
 use crate::config::DropReader;
 use crate::pipeline::Pipeline;
 
@@ -365,6 +369,11 @@ async fn import_file(
         DropReader::CinCensus => import_cin(pipeline, source_id, digest, input, |_| {})
             .await
             .map(DoneReport::Records),
+        DropReader::SourceFormat if reads_rows(pipeline, source_id) => {
+            import_extract(pipeline, source_id, digest, input, |_| {})
+                .await
+                .map(DoneReport::Records)
+        }
         DropReader::SourceFormat => {
             let limit = pipeline.config().api.body_limit_bytes;
             let body = match read_input(input, limit) {

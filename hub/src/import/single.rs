@@ -3,9 +3,10 @@
 //! for a file that arrives by the command line (`throughline import file`) or a drop folder
 //! (`reader = "source-format"`).
 //!
-//! Why one input and not one per row: these formats are read by normalisers, which keep an input
-//! whole (a CSV extract with one bad row is quarantined whole, so an operator replays one thing).
-//! The file is bounded by `api.body_limit_bytes`, as the same body over HTTP would be.
+//! Why one input: these formats (canonical JSON, FHIR) have no rows to read alone; a file in a
+//! format that has (a CSV extract, a mapping's JSON array) is read row by row instead
+//! ([`super::extract`]). The file is bounded by `api.body_limit_bytes`, as the same body over
+//! HTTP would be.
 
 use std::io::{self, Read};
 
@@ -18,7 +19,7 @@ use super::{FileDigest, ImportError};
 use crate::pipeline::{Origin, Pipeline};
 
 /// What became of a file imported as one input. Ids, paths and reasons only: never child data.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 pub struct InputReport {
     pub source_id: String,
     /// The source's format the file was read in.
@@ -40,7 +41,7 @@ pub struct InputReport {
 }
 
 /// The input's fate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, schemars::JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum InputStatus {
     Committed,

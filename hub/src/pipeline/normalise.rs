@@ -10,14 +10,20 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
-use throughline_adapter_http_ingest::{CanonicalJson, SocialCareCsv};
+use throughline_adapter_http_ingest::{CanonicalJson, ExtractReader, SocialCareCsv};
 use throughline_adapter_mapping::Mapping;
 use throughline_contracts::adapter::{NormaliseContext, Normaliser, RawInput, Rejection};
 use throughline_contracts::event::EventSubmission;
 
+/// A format's normaliser, and its reader of files of many rows where it has one.
+type Format = (Arc<dyn Normaliser>, Option<Arc<dyn ExtractReader>>);
+
 /// The formats every hub has, whatever its configuration. Register a new static format here.
-fn static_formats() -> Vec<Arc<dyn Normaliser>> {
-    vec![Arc::new(CanonicalJson), Arc::new(SocialCareCsv)]
+fn static_formats() -> Vec<Format> {
+    vec![
+        (Arc::new(CanonicalJson), None),
+        (Arc::new(SocialCareCsv), Some(Arc::new(SocialCareCsv))),
+    ]
 }
 
 /// The normalisers a configuration's sources may name, by format.
@@ -33,6 +39,9 @@ struct Registered {
     /// (`only_if`, `ignore`) and rejects an input with no records itself. For every other
     /// format, no events means something went wrong.
     may_yield_nothing: bool,
+    /// How a file of many rows in this format is read row by row (`docs/adapters/import.md`);
+    /// `None`: a file in this format is one input.
+    extract: Option<Arc<dyn ExtractReader>>,
 }
 
 impl Normalisers {
@@ -41,30 +50,42 @@ impl Normalisers {
         let mut n = Self {
             by_format: BTreeMap::new(),
         };
-        for normaliser in static_formats() {
-            n.register(normaliser, false);
+        for (normaliser, extract) in static_formats() {
+            n.register(normaliser, false, extract);
         }
         n
     }
 
     /// Registers a configured mapping under `mapping:<id>`.
     pub fn register_mapping(&mut self, mapping: Mapping) {
-        self.register(Arc::new(mapping), true);
+        let mapping = Arc::new(mapping);
+        self.register(mapping.clone(), true, Some(mapping));
     }
 
     /// Registers the `fhir` format, which reads each source with its own `fhir_mapping`.
     pub fn register_fhir(&mut self, normaliser: throughline_adapter_fhir::FhirNormaliser) {
-        self.register(Arc::new(normaliser), false);
+        self.register(Arc::new(normaliser), false, None);
     }
 
-    fn register(&mut self, normaliser: Arc<dyn Normaliser>, may_yield_nothing: bool) {
+    fn register(
+        &mut self,
+        normaliser: Arc<dyn Normaliser>,
+        may_yield_nothing: bool,
+        extract: Option<Arc<dyn ExtractReader>>,
+    ) {
         self.by_format.insert(
             normaliser.format().to_owned(),
             Registered {
                 normaliser,
                 may_yield_nothing,
+                extract,
             },
         );
+    }
+
+    /// The reader of files of many rows in `format`, if it reads them row by row.
+    pub fn extract_reader(&self, format: &str) -> Option<Arc<dyn ExtractReader>> {
+        self.by_format.get(format)?.extract.clone()
     }
 
     pub fn contains(&self, format: &str) -> bool {
@@ -119,5 +140,7 @@ mod tests {
         }
         assert!(n.contains("canonical-json") && n.contains("social-care-csv"));
         assert!(!n.contains("mapping:anything"));
+        assert!(n.extract_reader("social-care-csv").is_some());
+        assert!(n.extract_reader("canonical-json").is_none());
     }
 }

@@ -178,12 +178,13 @@ fn a_missing_header_line_is_not_echoed() {
 fn tolerates_an_empty_unnamed_trailing_column_and_a_bom() {
     let subs = ok("\u{feff}la_child_id,event,date,\nC1,referral,2026-01-05,\n");
     assert_eq!(subs.len(), 1);
-    let p = problems("la_child_id,event,date,\nC1,referral,2026-01-05,x\n");
+    let p =
+        problems("la_child_id,event,date,\nC1,referral,2026-01-05,\nC2,referral,2026-01-05,x\n");
     assert_eq!(
         p,
         vec![FieldProblem::new(
-            "column 4",
-            "has no name in the header but holds values"
+            "row 2.column 4",
+            "has no name in the header but holds a value"
         )]
     );
 }
@@ -198,7 +199,7 @@ fn empty_and_header_only_bodies() {
         problems("la_child_id,event,date\r\n"),
         vec![FieldProblem::new(
             "body",
-            "has a header line but no data rows"
+            "has a header line but no data rows: expected at least one record"
         )]
     );
     assert_eq!(
@@ -212,13 +213,68 @@ fn bad_bytes_and_bad_quoting_are_one_problem() {
     let p = parse_extract(b"la_child_id,event,date\nC1,referral,\xff\n", &ctx())
         .unwrap_err()
         .problems;
-    assert_eq!(p.len(), 1);
-    assert_eq!(p[0].field, "body");
+    assert_eq!(
+        p,
+        vec![FieldProblem::new("row 1", "field 3 is not UTF-8 text")]
+    );
     assert_eq!(
         problems("la_child_id,event,date\nC1,referral,\"2026-01-05\n"),
         vec![FieldProblem::new(
             "row 1",
             "a quoted field is not closed before the end of the body"
         )]
+    );
+}
+
+#[test]
+fn a_file_is_read_row_by_row_each_row_alone_with_the_header_for_its_raw_bytes() {
+    let text = "\u{feff}la_child_id,nhs_number,event,date\r\n\
+                C1,,cp_plan_start,20/11/2026\r\n\
+                C2,9434765910,referral,2026-11-20\r\n\
+                \r\n\
+                ,,referral,2026-11-20\r\n\
+                C4,,case_closed,2026-11-21";
+    let rows: Vec<Row> = SocialCareCsv
+        .rows(Box::new(text.as_bytes()), ctx(), Utc::now())
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let numbers: Vec<usize> = rows.iter().map(|r| r.number).collect();
+    assert_eq!(numbers, vec![1, 2, 4, 5], "the blank row counts");
+    assert_eq!(rows[0].mapped.as_ref().unwrap().len(), 1);
+    let bad_nhs = rows[1].mapped.as_ref().unwrap_err();
+    assert_eq!(bad_nhs.len(), 1);
+    assert_eq!(bad_nhs[0].field, "row 2.nhs_number");
+    assert!(!bad_nhs[0].reason.contains("9434765910"));
+    assert_eq!(
+        rows[2].mapped.as_ref().unwrap_err()[0],
+        FieldProblem::new("row 4.la_child_id", "is required")
+    );
+    assert!(rows[3].mapped.is_ok());
+    // A row's raw bytes are a two-line extract: read alone, it is the same row.
+    assert_eq!(
+        rows[1].raw,
+        b"la_child_id,nhs_number,event,date\r\nC2,9434765910,referral,2026-11-20\r\n"
+    );
+    let alone = parse_extract(&rows[0].raw, &ctx()).unwrap();
+    assert_eq!(&alone, rows[0].mapped.as_ref().unwrap());
+}
+
+#[test]
+fn a_file_with_an_unusable_header_is_refused_before_any_row() {
+    let refused =
+        |text: &str| match SocialCareCsv.rows(Box::new(text.as_bytes()), ctx(), Utc::now()) {
+            Err(ExtractError::Refused(problems)) => problems,
+            Err(e) => panic!("{e}"),
+            Ok(_) => panic!("not refused"),
+        };
+    assert_eq!(refused("")[0].field, "body");
+    assert_eq!(
+        refused("la_child_id,event\nC1,referral\n")[0].field,
+        "column date"
+    );
+    assert_eq!(
+        refused("C1,referral,2026-01-05,9434765919\n")[0].field,
+        "header"
     );
 }

@@ -212,7 +212,7 @@ fn templates_are_checked() {
             "map = { S = { type = \"college\", urn = \"$(/d/urn)\" } }",
         ),
         &format!(
-            "{K}.events.\"school.left\".payload.destination.map.S: is not what `school.left` takes here: unknown variant `…`, expected one of `school`, `elective_home_education`, `moved_abroad`, `other`, `unknown`"
+            "{K}.events.\"school.left\".payload.destination.map.S: is not what `school.left` takes here: unknown variant `…`, expected one of `school`, `elective_home_education`, `moved_abroad`, `other`, `outside_maintained_sector`, `unknown`"
         ),
     );
     assert_refused(

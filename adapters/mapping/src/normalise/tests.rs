@@ -395,7 +395,7 @@ fn an_input_with_no_records_is_a_rejection() {
     );
     let csv = mapping(LIQUIDLOGIC);
     assert_eq!(
-        problems(&csv, "LA Child ID,Event Type,Event Date\r\n\r\n")[0].field,
+        problems(&csv, &format!("{HEADER}\r\n\r\n"))[0].field,
         "body"
     );
 }
@@ -582,4 +582,65 @@ proptest! {
         prop_assert_eq!(p.len(), 1);
         prop_assert!(!p[0].reason.contains(&nhs) && !p[0].field.contains(&nhs));
     }
+}
+
+/// Each record of a file alone: what `throughline import file` and a drop folder read.
+fn rows(m: &Mapping, body: &str) -> Vec<throughline_adapter_http_ingest::Row> {
+    let ctx = if m.input == crate::config::InputFormat::Csv {
+        ctx("csc", "liquidlogic")
+    } else {
+        ctx("oakfield-primary", "arbor")
+    };
+    m.rows(
+        Box::new(std::io::Cursor::new(body.as_bytes().to_vec())),
+        ctx,
+        received_at(),
+    )
+    .unwrap_or_else(|e| panic!("{e}"))
+    .collect::<Result<_, _>>()
+    .unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn a_csv_file_is_read_row_by_row_and_a_bad_row_does_not_hold_back_the_rest() {
+    let m = mapping(LIQUIDLOGIC);
+    let body = "\u{feff}LA Child ID,UPN,NHS Number,Surname,DOB,Event Type,Event Date,End Date,Code\r\n\
+                P1,,,,,CP Plan Start,20/11/2026,,N\r\n\
+                P2,,9434765910,,,Referral,20/11/2026,,\r\n\
+                ,,,,,Referral,20/11/2026,,\r\n\
+                P4,,,,,Case Closure,2026-11-19,,RC1\r\n";
+    let got = rows(&m, body);
+    assert_eq!(
+        got.iter().map(|r| r.number).collect::<Vec<_>>(),
+        [1, 2, 3, 4]
+    );
+    assert_eq!(got[0].mapped.as_ref().unwrap().len(), 1);
+    let bad = got[1].mapped.as_ref().unwrap_err();
+    assert_eq!(bad.len(), 1);
+    assert_eq!(bad[0].field, "row 2, column \"NHS Number\"");
+    assert_no_values(bad, &["9434765910"]);
+    assert_eq!(got[2].mapped.as_ref().unwrap_err()[0].field, "row 3");
+    assert!(got[3].mapped.is_ok());
+    // Its raw bytes are the header and the row: a replay reads it as one input.
+    let raw = String::from_utf8(got[0].raw.clone()).unwrap();
+    assert!(raw.starts_with("LA Child ID,UPN"), "{raw}");
+    assert_eq!(&run(&m, &raw).unwrap(), got[0].mapped.as_ref().unwrap());
+}
+
+#[test]
+fn a_json_array_is_read_record_by_record_and_each_record_can_be_read_again_alone() {
+    let m = mapping(ARBOR);
+    let mut bad = joined();
+    bad["pupil"]["nhsNumber"] = json!("9434765910");
+    let body = events(vec![joined(), bad, json!(3)]);
+    let got = rows(&m, &body);
+    assert_eq!(got.iter().map(|r| r.number).collect::<Vec<_>>(), [0, 1, 2]);
+    assert_eq!(got[0].mapped.as_ref().unwrap().len(), 1);
+    assert_eq!(
+        got[1].mapped.as_ref().unwrap_err()[0].field,
+        "/events/1/pupil/nhsNumber"
+    );
+    assert_eq!(got[2].mapped.as_ref().unwrap_err()[0].field, "/events/2");
+    let alone = String::from_utf8(got[0].raw.clone()).unwrap();
+    assert_eq!(&run(&m, &alone).unwrap(), got[0].mapped.as_ref().unwrap());
 }

@@ -250,6 +250,14 @@ impl Op {
             .problem(413, "The body is larger than `api.body_limit_bytes`.")
     }
 
+    /// A whole file's body could not be read, or is larger than `api.file_upload_limit_bytes`.
+    pub(super) fn file_problems(self) -> Self {
+        self.problem(400, "The request body could not be read.").problem(
+            413,
+            "The file is larger than `api.file_upload_limit_bytes` (or, for a file that is one input, `api.body_limit_bytes`).",
+        )
+    }
+
     /// A follow-up operation fed from this answer (for readers and for schemathesis's stateful
     /// phase).
     pub(super) fn link(mut self, status: u16, name: &str, operation: &str, id: &str) -> Self {
