@@ -246,8 +246,14 @@ fn import_report_schema_matches_both_kinds_of_report() {
             reference_date: NaiveDate::from_ymd_opt(2026, 3, 31).unwrap(),
             lea: "201".into(),
         }),
+        report(FileFacts::Extract {
+            format: "social-care-csv".into(),
+            media_type: "text/csv",
+        }),
     ];
-    for (report, branch) in reports.iter().zip(schema["oneOf"].as_array().unwrap()) {
+    let branches = schema["oneOf"].as_array().unwrap();
+    assert_eq!(branches.len(), reports.len(), "one branch per kind of report");
+    for (report, branch) in reports.iter().zip(branches) {
         let json = serde_json::to_value(report).unwrap();
         let keys: BTreeSet<&str> = json
             .as_object()
