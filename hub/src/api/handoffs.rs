@@ -122,7 +122,8 @@ pub async fn acknowledge(
             .collect();
         let subject = json!({"identifiers": route::identifiers_json(&identifiers)});
         let visible = project(&subject, &json!({}), &fields).subject;
-        let ids = visible.get("identifiers").cloned().unwrap_or_default();
+        let mut ids = visible.get("identifiers").cloned().unwrap_or_default();
+        crate::pipeline::authorise::keep_assertable_local_ids(source, &mut ids);
         if ids.as_object().is_none_or(|m| m.is_empty()) {
             return Err(Problem::new(
                 StatusCode::CONFLICT,

@@ -11,6 +11,7 @@
 //! the receiver then answers (accepting, declining), which the handoff tracker lets only the
 //! receiver do.
 
+use throughline_contracts::AgencyId;
 use throughline_contracts::event::{EventSubmission, FieldProblem};
 use throughline_contracts::kind::EventBody;
 
@@ -66,6 +67,27 @@ pub fn authorise(
         Ok(())
     } else {
         Err(problems)
+    }
+}
+
+/// Drops from `identifiers` (a subject's identifiers as JSON) the local ids `source` may not
+/// assert. The hub builds an agency's handoff answer from the identifiers it may see, which can
+/// include another agency's case id; that id is the other agency's to state, so the answer
+/// leaves it out rather than being refused for it.
+pub fn keep_assertable_local_ids(source: &Source, identifiers: &mut serde_json::Value) {
+    let Some(map) = identifiers.as_object_mut() else {
+        return;
+    };
+    if let Some(locals) = map.get_mut("local_ids").and_then(|l| l.as_array_mut()) {
+        locals.retain(|l| {
+            l["agency"]
+                .as_str()
+                .and_then(|a| AgencyId::parse(a).ok())
+                .is_some_and(|a| source.assertions.may_assert_local_ids_of(&a))
+        });
+        if locals.is_empty() {
+            map.remove("local_ids");
+        }
     }
 }
 

@@ -271,3 +271,28 @@ fn the_generated_events_cover_every_role_family() {
         );
     }
 }
+
+#[test]
+fn a_handoff_answer_keeps_only_the_local_ids_its_agency_may_assert() {
+    let plain = |role| Agency {
+        role,
+        may_send: None,
+        may_change: Vec::new(),
+        may_change_any: false,
+        relays_for: Vec::new(),
+    };
+    let config = load(&[plain("school"), plain("health")], None);
+    let source = &config.sources["s1"];
+    let mut ids = json!({"nhs_number": "9434765919", "local_ids": [
+        {"agency": "a0", "system": "sys", "value": "S-1"},
+        {"agency": "a1", "system": "sys", "value": "H-1"},
+    ]});
+    super::keep_assertable_local_ids(source, &mut ids);
+    assert_eq!(
+        ids,
+        json!({"nhs_number": "9434765919", "local_ids": [{"agency": "a1", "system": "sys", "value": "H-1"}]})
+    );
+    let mut only_foreign = json!({"nhs_number": "9434765919", "local_ids": [{"agency": "a0", "system": "sys", "value": "S-1"}]});
+    super::keep_assertable_local_ids(source, &mut only_foreign);
+    assert_eq!(only_foreign, json!({"nhs_number": "9434765919"}));
+}
