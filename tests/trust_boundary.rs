@@ -3,8 +3,8 @@
 //! protection plan, or assert local ids in another agency's namespace; each refusal is a 403
 //! problem naming the field and the rule, audited, quarantined, and routed to nobody. An event
 //! id or idempotency key reused for a different body is a 409 conflict, not a silent duplicate.
-//! Over RabbitMQ a refused assertion is quarantined with the rule as its reason, and the next
-//! message goes through.
+//! Over RabbitMQ, and from a drop folder, a refused assertion is quarantined with the rule as its
+//! reason, and the next input goes through.
 
 mod common;
 
@@ -575,4 +575,85 @@ async fn over_rabbitmq_a_refused_assertion_is_quarantined_with_its_rule_and_the_
         "{entries:?}"
     );
     hub.assert_logs_free_of(&[NHS]);
+}
+
+#[tokio::test]
+async fn from_a_drop_folder_a_refused_assertion_is_quarantined_with_its_rule() {
+    let school = Receiver::start(SECRET).await;
+    let camhs = Receiver::start(SECRET).await;
+    let drop = tempfile::tempdir().unwrap();
+    let (s, c, folder) = (
+        school.url.clone(),
+        camhs.url.clone(),
+        drop.path().display().to_string(),
+    );
+    let hub = Hub::start(move |url, port| {
+        config(url, port, &s, &c).replace(
+            "api_key = \"${TEST_SCHOOL_KEY}\"\n",
+            &format!(
+                "api_key = \"${{TEST_SCHOOL_KEY}}\"\ndrop = {{ folder = \"{folder}\", poll_interval_ms = 100 }}\n"
+            ),
+        )
+    })
+    .await;
+    let (incoming, done) = (drop.path().join("incoming"), drop.path().join("done"));
+    let put = |name: &str, body: &Value| {
+        let tmp = incoming.join(format!("{name}.tmp"));
+        std::fs::write(&tmp, serde_json::to_vec(body).unwrap()).unwrap();
+        std::fs::rename(&tmp, incoming.join(name)).unwrap();
+    };
+    eventually("the drop folder is ready", || incoming.is_dir()).await;
+    put(
+        "cp-ended.json",
+        &event(
+            "oakfield-primary",
+            json!({"upn": UPN}),
+            json!({}),
+            "social_care.child_protection_plan.ended",
+            json!({"on": "2026-11-20"}),
+        ),
+    );
+    let report = done.join("cp-ended.json.report.json");
+    eventually("the refused file is reported", || report.is_file()).await;
+    let refused: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(refused["outcome"], "quarantined", "{refused}");
+    assert_eq!(refused["step"], "authorise", "{refused}");
+    assert_eq!(refused["problems"][0]["field"], "kind", "{refused}");
+    assert!(
+        refused["problems"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("may_send: the defaults of role `school`"),
+        "{refused}"
+    );
+    let qid = refused["quarantine_id"].as_str().unwrap();
+    let shown = hub.cli(&["quarantine", "show", qid]);
+    assert!(
+        shown.contains("may_send: the defaults of role `school`"),
+        "{shown}"
+    );
+
+    // The next file, the school's own to say, goes through.
+    put(
+        "attendance.json",
+        &event(
+            "oakfield-primary",
+            json!({"upn": UPN, "nhs_number": NHS}),
+            json!({}),
+            "attendance.concern",
+            json!({"period_start": "2026-10-01", "period_end": "2026-10-31", "sessions_possible": 40, "sessions_missed": 12}),
+        ),
+    );
+    let report = done.join("attendance.json.report.json");
+    eventually("the next file is reported", || report.is_file()).await;
+    let next: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(next["outcome"], "committed", "{next}");
+    let entries = audit(&hub).await;
+    assert!(
+        entries
+            .iter()
+            .any(|(actor, action, _)| actor == "oakfield-mis" && action == "assertion.refused"),
+        "{entries:?}"
+    );
+    hub.assert_logs_free_of(&[NHS, UPN]);
 }
