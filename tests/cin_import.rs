@@ -45,6 +45,12 @@ initial_backoff_ms = 50
 max_backoff_ms = 400
 poll_interval_ms = 100
 
+# These tests read and route a census; a census restates the child's year as at its reference
+# date, and what is older than the history window is history (routed to nobody: see
+# tests/history.rs). A window wider than the fixture's years keeps every event news here.
+[history]
+window = "10000 days"
+
 [[agencies]]
 id = "northshire-csc"
 role = "social_care"

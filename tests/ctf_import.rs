@@ -62,9 +62,8 @@ agency = "oakfield-primary"
 system = "sims"
 api_key = "${{TEST_SCHOOL_KEY}}"
 ctf_drop = {{ folder = "{drop}", poll_interval_ms = 100 }}
-# A CTF restates the pupil's EHC plan and care status too: beyond the school defaults, explicit
-# (docs/security.md).
-may_send = ["school.*", "sen_support.*", "ehc_plan.*", "social_care.looked_after.*"]
+# No may_send: a CTF restates the pupil's EHC plan and care status (as_at the file's date),
+# which a school's defaults allow as restatements (docs/security.md).
 
 [[routes]]
 kinds = {kinds}

@@ -69,9 +69,8 @@ id = "{SOURCE}"
 agency = "oakfield-primary"
 system = "sims"
 api_key = "${{TEST_SCHOOL_KEY}}"
-# A CTF restates the pupil's EHC plan and care status as well as the school's own news; a
-# school's default kinds (docs/security.md) do not include those.
-may_send = ["school.*", "sen_support.*", "ehc_plan.*", "social_care.looked_after.*"]
+# No may_send: the school's defaults allow the plan and care status a CTF restates
+# (docs/security.md).
 
 [[sources]]
 id = "la-send-system"

@@ -228,6 +228,10 @@ pub struct ImportReport {
     pub quarantined: Vec<QuarantinedRecord>,
     /// Events this import committed (duplicates not counted).
     pub events: usize,
+    /// Of those events, the ones committed as history: they restated the child's past (long
+    /// before the file's reference date, or a fact the hub already held), so they opened no
+    /// handoff and notified nobody (`docs/handoffs.md`, "History is not news").
+    pub history: usize,
     /// What the operator should know about the file as a whole though it was read (a CTF one
     /// version newer than its school year knows, for example). Never child data. Serialized only
     /// when there is one.
@@ -245,6 +249,7 @@ impl ImportReport {
             without_events: 0,
             quarantined: Vec::new(),
             events: 0,
+            history: 0,
             warnings: Vec::new(),
         }
     }
@@ -277,6 +282,7 @@ impl Serialize for ImportReport {
         map.serialize_entry("without_events", &self.without_events)?;
         map.serialize_entry("quarantined", &self.quarantined)?;
         map.serialize_entry("events", &self.events)?;
+        map.serialize_entry("history", &self.history)?;
         if !self.warnings.is_empty() {
             map.serialize_entry("warnings", &self.warnings)?;
         }
@@ -313,9 +319,10 @@ impl schemars::JsonSchema for ImportReport {
                 "without_events": count,
                 "quarantined": {"type": "array", "items": record},
                 "events": count,
+                "history": count,
                 "warnings": {"type": "array", "items": {"type": "string"}},
             },
-            "required": ["file_sha256", "committed", "duplicates", "without_events", "quarantined", "events"],
+            "required": ["file_sha256", "committed", "duplicates", "without_events", "quarantined", "events", "history"],
             "oneOf": [
                 {"required": ["ctf_version", "pupils"]},
                 {"required": ["collection_year", "reference_date", "lea", "children"]},
@@ -565,6 +572,14 @@ async fn commit_group(
     }
     let raws: Vec<RawInput> = group.iter().map(|(_, raw)| raw.clone()).collect();
     let outcomes = pipeline.process_batch(&raws, RECORD_EVENTS_FORMAT).await;
+    let first = group.first().map_or(0, |(index, _)| *index);
+    count_history(pipeline, &outcomes, report)
+        .await
+        .map_err(|e| ImportError::Unavailable {
+            index: first,
+            reason: e.to_string(),
+            report: Box::new(report.clone()),
+        })?;
     for ((index, _), outcome) in group.drain(..).zip(outcomes) {
         tally(report, index, outcome).map_err(|reason| ImportError::Unavailable {
             index,
@@ -583,6 +598,31 @@ fn raw_input(source_id: &str, content_type: &str, body: Vec<u8>, message_id: Str
         received_at: Utc::now(),
         message_id: Some(message_id),
     }
+}
+
+/// Adds to the report how many of the events just committed (not duplicates) were history.
+async fn count_history(
+    pipeline: &Pipeline,
+    outcomes: &[InputOutcome],
+    report: &mut ImportReport,
+) -> Result<(), crate::store::StoreError> {
+    let fresh: Vec<uuid::Uuid> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            InputOutcome::Committed {
+                event_ids,
+                duplicate: false,
+            } => Some(event_ids.iter().copied()),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    if fresh.is_empty() {
+        return Ok(());
+    }
+    let mut conn = pipeline.store().acquire().await?;
+    report.history += crate::store::events::count_history(&mut conn, &fresh).await?;
+    Ok(())
 }
 
 /// Adds one record's outcome to the report, or says why the store could not take it.

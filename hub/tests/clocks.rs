@@ -118,6 +118,11 @@ window = "28 days"
 "#;
 
 fn config() -> Arc<Validated> {
+    Arc::new(config::load_str(std::path::Path::new("clocks-test.toml"), &config_text()).unwrap())
+}
+
+/// `CONFIG` with its secrets in files it can read.
+fn config_text() -> String {
     let dir = std::env::temp_dir().join(format!("throughline-keys-{}", Uuid::now_v7()));
     std::fs::create_dir_all(&dir).unwrap();
     for agency in ["school-a", "camhs", "paediatrics", "la"] {
@@ -125,10 +130,9 @@ fn config() -> Arc<Validated> {
     }
     let secret = dir.join("webhook-secret");
     std::fs::write(&secret, "a-test-secret-0123456789").unwrap();
-    let text = CONFIG
+    CONFIG
         .replace("SECRET_FILE", secret.to_str().unwrap())
-        .replace("KEYDIR", dir.to_str().unwrap());
-    Arc::new(config::load_str(std::path::Path::new("clocks-test.toml"), &text).unwrap())
+        .replace("KEYDIR", dir.to_str().unwrap())
 }
 
 fn pipeline(store: &Store) -> Pipeline {
@@ -701,4 +705,41 @@ async fn a_redirected_emergency_stays_an_emergency(store: &Store) {
     let onward = hs.iter().find(|h| h.to_agency == "paediatrics").unwrap();
     assert_eq!(onward.period, "4 working hours");
     assert_eq!(onward.due_at, Some(at("2026-11-17T14:00:00Z")));
+}
+
+/// Loads `CONFIG` with `extra` appended in place of its `[history]` table.
+fn config_with(extra: &str) -> Result<Validated, config::ConfigErrors> {
+    let text = config_text().replace("[history]\nwindow = \"28 days\"\n", extra);
+    config::load_str(std::path::Path::new("clocks-test.toml"), &text)
+}
+
+/// The key of each problem `extra` causes, with its reason.
+fn problems(extra: &str) -> Vec<(String, String)> {
+    let errors = config_with(extra).expect_err("refused");
+    errors
+        .0
+        .into_iter()
+        .map(|e| {
+            assert_eq!(e.file, std::path::Path::new("clocks-test.toml"));
+            (e.key, e.reason)
+        })
+        .collect()
+}
+
+#[test]
+fn check_config_names_the_key_of_a_bad_history_window_urgency_or_working_hours() {
+    let p = problems("[history]\nwindow = \"next 15 February\"\n");
+    assert_eq!(p.len(), 1, "{p:?}");
+    assert_eq!(p[0].0, "history.window");
+    assert!(p[0].1.contains("length of time"), "{p:?}");
+
+    let p = problems("[history]\nwindow = \"soon\"\n");
+    assert_eq!(p[0].0, "history.window", "{p:?}");
+
+    let p = problems("[handoffs.urgency]\nemergency = \"4 fortnights\"\n");
+    assert_eq!(p[0].0, "handoffs.urgency.emergency", "{p:?}");
+
+    let p = problems("[handoffs.deadlines]\nphase_transfer = \"next 1 March\"\n");
+    assert_eq!(p[0].0, "handoffs.deadlines.phase_transfer", "{p:?}");
+    assert!(p[0].1.contains("reg. 18"), "{p:?}");
 }

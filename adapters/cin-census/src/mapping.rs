@@ -12,7 +12,9 @@
 //! of need must hear them in the order they happened, whatever order the file lists them in.
 //!
 //! Dates: every event's `occurred_at` is its payload date at 00:00 in London. The census carries
-//! dates only, and they are days in England.
+//! dates only, and they are days in England. Every event's `as_at` is the census `ReferenceDate`
+//! at 00:00 in London: a census restates the child's year, so the hub decides what is history
+//! (see `docs/handoffs.md`, "History is not news").
 
 use chrono::NaiveDate;
 use throughline_calendar::london;
@@ -23,7 +25,7 @@ use throughline_contracts::identifiers::{LocalId, Upn};
 use throughline_contracts::kind::{
     ChildProtectionPlanStarted, DatedReason, EventBody, SocialCareAssessment, SocialCareReferral,
 };
-use throughline_safe_xml::{RecordProblems, submissions};
+use throughline_safe_xml::{RecordProblems, restating_submissions};
 
 use crate::child::{ChildFields, DetailsRecord};
 use crate::header::CinHeader;
@@ -110,8 +112,12 @@ pub(crate) fn map_child(
             ..Demographics::default()
         },
     };
-    Ok(submissions(ctx, subject, bodies, |body| {
-        london::start_of_day(body_date(body))
+    // The census restates the child's year as at its reference date: every event carries it as
+    // `as_at`, so the hub takes what happened long before the census as history, not news
+    // (its `history.window`), and a fact it already holds as known.
+    let as_at = london::start_of_day(census_date);
+    Ok(restating_submissions(ctx, subject, bodies, |body| {
+        (london::start_of_day(body_date(body)), Some(as_at))
     }))
 }
 

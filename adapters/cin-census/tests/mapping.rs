@@ -147,8 +147,13 @@ fn a_child_of_the_2024_shape_becomes_its_social_care_events_in_the_order_they_ha
     assert_eq!(events[4].occurred_at, at("2023-01-26T00:00:00Z"));
     assert_eq!(events[6].occurred_at, at("2023-03-20T00:00:00Z"));
 
+    // The census restates the child's year as at its ReferenceDate (31 March 2024, GMT): every
+    // event says so, and the hub decides which of them are history.
+    let census_day = at("2024-03-31T00:00:00Z");
     let ctx = ctx();
     for e in events {
+        assert_eq!(e.as_at, Some(census_day));
+        assert!(e.occurred_at <= census_day);
         assert_eq!(e.source.agency, ctx.agency);
         assert_eq!(e.source.system, "liquidlogic");
         assert_eq!(e.source.adapter, "cin-census");

@@ -61,6 +61,36 @@ pub const ROLE_DEFAULTS: &[(&str, &[&str])] = &[
     ("send", &["ehc_needs_assessment.*", "ehc_plan.*"]),
 ];
 
+/// Kinds an agency of a role may *restate* (send with `as_at`, the reference date of a file
+/// that repeats the child's record) though it may not assert them as news.
+///
+/// A school's Common Transfer File carries the pupil's SEN history, EHC plan (provision `E`)
+/// and looked-after status with every transfer (DfE, "Common transfer file 26: specification",
+/// 2026, SEN and LookedAfter containers): the CTF reader restates them as `ehc_plan.final`,
+/// `ehc_plan.ceased` and `social_care.looked_after.started`, marked `as_at` the file's date. The
+/// school is not the author of those facts (the local authority and children's social care
+/// are), so it may not send them as news; but refusing them would quarantine every pupil with a
+/// plan or in care, transfer and all. A restatement is bounded by the history rules: once older
+/// than `history.window` it opens no handoff and notifies nobody, and the plan and care kinds
+/// close only handoffs their sender sent or received (`docs/handoffs.md`).
+pub const ROLE_RESTATES: &[(&str, &[&str])] = &[(
+    "school",
+    &[
+        "ehc_plan.final",
+        "ehc_plan.ceased",
+        "social_care.looked_after.started",
+    ],
+)];
+
+/// The kinds an agency of this role may restate (see [`ROLE_RESTATES`]).
+pub fn role_restates(role: &str) -> BTreeSet<EventKind> {
+    ROLE_RESTATES
+        .iter()
+        .filter(|(r, _)| *r == role)
+        .flat_map(|(_, patterns)| expand_all(patterns))
+        .collect()
+}
+
 /// Kinds matching `pattern`: one kind, a family (`school.*`), or every kind (`*`).
 /// Hub notices never match: no source may send them.
 pub fn expand(pattern: &str) -> Option<BTreeSet<EventKind>> {
@@ -134,6 +164,8 @@ pub struct Assertions {
     pub kinds: BTreeSet<EventKind>,
     /// Where `kinds` came from.
     pub kind_rule: KindRule,
+    /// Kinds it may send only as a restatement, with `as_at` (its role's [`ROLE_RESTATES`]).
+    pub restates: BTreeSet<EventKind>,
     /// Whose involvement it may change.
     pub involvement: InvolvementRule,
     /// Agencies in whose namespace it may assert local ids besides its own (`relays_for`): a
@@ -144,6 +176,11 @@ pub struct Assertions {
 impl Assertions {
     pub fn may_send(&self, kind: EventKind) -> bool {
         !kind.is_hub_notice() && self.kinds.contains(&kind)
+    }
+
+    /// Whether it may send `kind` restating a file's record (with `as_at`).
+    pub fn may_restate(&self, kind: EventKind) -> bool {
+        self.may_send(kind) || (!kind.is_hub_notice() && self.restates.contains(&kind))
     }
 
     pub fn may_change_involvement_of(&self, agency: &AgencyId) -> bool {
@@ -284,6 +321,7 @@ pub fn build(
         agency: d.agency.clone(),
         kinds,
         kind_rule,
+        restates: role_restates(d.role),
         involvement,
         relays_for,
     }

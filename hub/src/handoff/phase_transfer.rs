@@ -25,7 +25,7 @@
 //! handoff, its notices naming `phase_transfer`. Like the annual review, it is opened only while
 //! its deadline is still ahead, whether the plan is news or history, and once per plan and year.
 
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use sqlx::AnyConnection;
 use throughline_calendar::{AnnualDate, Period};
 use throughline_contracts::AgencyId;
@@ -92,10 +92,7 @@ pub(super) async fn open(
     // A plan issued after the transfer year's date: the deadline was missed before the plan
     // existed (the next such date would be a year late, so it is not the one).
     let in_transfer_year = due.is_some_and(|due| {
-        throughline_calendar::london::civil_date(due)
-            .format("%Y")
-            .to_string()
-            == transfer.year.to_string()
+        throughline_calendar::london::civil_date(due).year() == i32::from(transfer.year)
     });
     if !in_transfer_year || due.is_none_or(|due| due <= cx.event.received_at) {
         audit(

@@ -235,6 +235,7 @@ fn import_report_schema_matches_both_kinds_of_report() {
             problems: vec![],
         }],
         events: 1,
+        history: 0,
         warnings: vec!["CTF version 27.0 is newer than CTF 26".into()],
     };
     let reports = [

@@ -35,3 +35,18 @@ fn no_pattern_ever_admits_a_hub_notice() {
     assert!(expand("handoff.reminder").is_none());
     assert!(expand("child.*").is_none());
 }
+
+#[test]
+fn a_school_may_restate_a_plan_and_care_status_but_not_assert_them() {
+    let restates = role_restates("school");
+    assert!(restates.contains(&EventKind::EhcPlanFinal));
+    assert!(restates.contains(&EventKind::SocialCareLookedAfterStarted));
+    assert!(!restates.contains(&EventKind::SocialCareChildProtectionPlanEnded));
+    assert!(!role_default("school").contains(&EventKind::EhcPlanFinal));
+    assert!(role_restates("health").is_empty());
+    for (role, patterns) in ROLE_RESTATES {
+        for p in *patterns {
+            assert!(expand(p).is_some(), "role `{role}`: `{p}` matches no kind");
+        }
+    }
+}

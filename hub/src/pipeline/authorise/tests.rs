@@ -296,3 +296,46 @@ fn a_handoff_answer_keeps_only_the_local_ids_its_agency_may_assert() {
     super::keep_assertable_local_ids(source, &mut only_foreign);
     assert_eq!(only_foreign, json!({"nhs_number": "9434765919"}));
 }
+
+/// A school's CTF restates the pupil's plan (`as_at` the file's date): allowed; the same kind
+/// sent as news from the school is refused by the role's defaults.
+#[test]
+fn a_school_may_restate_a_plan_from_its_file_but_not_assert_one() {
+    let school = Agency {
+        role: "school",
+        may_send: None,
+        may_change: Vec::new(),
+        may_change_any: false,
+        relays_for: Vec::new(),
+    };
+    let config = load(std::slice::from_ref(&school), None);
+    let source = &config.sources["s0"];
+    let plan = |as_at: Option<&str>| {
+        let mut event = submission(
+            EventKind::EhcPlanFinal,
+            "a0",
+            "a0",
+            json!({"plan_id": "P1", "issued_on": "2021-03-01"}),
+        );
+        if let Some(at) = as_at {
+            event["as_at"] = json!(at);
+        }
+        serde_json::from_value::<EventSubmission>(event).expect("a valid event")
+    };
+    assert_eq!(
+        authorise(source, &[plan(Some("2026-11-21T00:00:00Z"))]),
+        Ok(())
+    );
+    let refused = authorise(source, &[plan(None)]).expect_err("news of a plan from a school");
+    assert_eq!(refused[0].field, "kind");
+    // A restatement never admits what the role cannot restate.
+    let mut cp = submission(
+        EventKind::SocialCareChildProtectionPlanEnded,
+        "a0",
+        "a0",
+        json!({"on": "2026-11-01"}),
+    );
+    cp["as_at"] = json!("2026-11-21T00:00:00Z");
+    let cp: EventSubmission = serde_json::from_value(cp).expect("a valid event");
+    assert!(authorise(source, &[cp]).is_err());
+}
