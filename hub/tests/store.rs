@@ -53,6 +53,10 @@ id = "la-api"
 agency = "la"
 system = "one"
 api_key = "${file:SECRET_FILE}"
+# These store tests send every kind from the LA's source (SEN support, involvement, referrals)
+# to exercise the store, not the assertion rules (tests/trust_boundary.rs does those).
+may_send = ["*"]
+may_change_involvement_of = ["*"]
 
 [[sources]]
 id = "school-api"
