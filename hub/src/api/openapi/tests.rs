@@ -253,7 +253,11 @@ fn import_report_schema_matches_both_kinds_of_report() {
         }),
     ];
     let branches = schema["oneOf"].as_array().unwrap();
-    assert_eq!(branches.len(), reports.len(), "one branch per kind of report");
+    assert_eq!(
+        branches.len(),
+        reports.len(),
+        "one branch per kind of report"
+    );
     for (report, branch) in reports.iter().zip(branches) {
         let json = serde_json::to_value(report).unwrap();
         let keys: BTreeSet<&str> = json
