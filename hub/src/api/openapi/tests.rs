@@ -275,12 +275,3 @@ fn import_report_schema_matches_both_kinds_of_report() {
         }
     }
 }
-
-#[test]
-fn zz_dump() {
-    std::fs::write(
-        "/tmp/openapi.json",
-        serde_json::to_string_pretty(&document()).unwrap(),
-    )
-    .unwrap();
-}
