@@ -185,10 +185,8 @@ async fn a_five_year_old_plan_in_a_ctf_opens_no_overdue_clock_and_a_new_one_open
     // A CTF written yesterday. Two of its pupils with an EHC plan are re-dated: one plan issued
     // five years ago, one issued three days before the file.
     let now = Utc::now();
-    let spec = FixtureSpec {
-        created: (now - Duration::days(1)).naive_utc(),
-        ..FixtureSpec::new(PUPILS)
-    };
+    // Written yesterday, in the CTF version current then (the reader refuses older ones).
+    let spec = FixtureSpec::dated(PUPILS, (now - Duration::days(1)).naive_utc());
     let file_day = spec.created.date();
     let planned: Vec<(usize, NaiveDate)> = (0..PUPILS)
         .filter_map(|i| only_plan(&spec.pupil(i)).map(|d| (i, d)))
