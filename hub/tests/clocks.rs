@@ -31,6 +31,7 @@ on_both_backends!(
     a_phase_transfer_whose_date_has_passed_or_cannot_exist_opens_no_clock,
     each_urgency_has_its_own_acknowledgement_deadline,
     a_redirected_emergency_stays_an_emergency,
+    a_file_imported_as_one_input_counts_its_history,
 );
 
 const CONFIG: &str = r#"
@@ -742,4 +743,43 @@ fn check_config_names_the_key_of_a_bad_history_window_urgency_or_working_hours()
     let p = problems("[handoffs.deadlines]\nphase_transfer = \"next 1 March\"\n");
     assert_eq!(p[0].0, "handoffs.deadlines.phase_transfer", "{p:?}");
     assert!(p[0].1.contains("reg. 18"), "{p:?}");
+}
+
+async fn a_file_imported_as_one_input_counts_its_history(store: &Store) {
+    use throughline_hub::import::{FileDigest, import_input};
+    let p = pipeline(store);
+    // The local authority's system exports a plan issued in 2021, restated as at today.
+    let body = serde_json::to_vec(&json!([
+        {
+            "schema_version": 1,
+            "occurred_at": "2021-09-01T00:00:00Z",
+            "as_at": MONDAY,
+            "source": {"agency": "la-send", "system": "test", "adapter": "test"},
+            "subject": {"identifiers": {"nhs_number": NHS}},
+            "kind": "ehc_plan.final",
+            "payload": {"plan_id": "P-OLD", "issued_on": "2021-09-01"},
+        },
+        {
+            "schema_version": 1,
+            "occurred_at": MONDAY,
+            "source": {"agency": "la-send", "system": "test", "adapter": "test"},
+            "subject": {"identifiers": {"nhs_number": NHS}},
+            "kind": "ehc_needs_assessment.requested",
+            "payload": {"request_id": "R-1", "requested_by": "parent", "received_on": "2026-11-16"},
+        },
+    ]))
+    .unwrap();
+    let digest = FileDigest::of(&body);
+    let first = import_input(&p, "la-send-api", digest, body.clone())
+        .await
+        .unwrap();
+    assert_eq!(first.event_ids.len(), 2);
+    assert_eq!(
+        first.history, 1,
+        "the plan of 2021 is history, the request news"
+    );
+    let again = import_input(&p, "la-send-api", FileDigest::of(&body), body)
+        .await
+        .unwrap();
+    assert_eq!(again.history, 0, "a duplicate commits nothing");
 }

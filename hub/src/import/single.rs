@@ -30,6 +30,10 @@ pub struct InputReport {
     /// The events committed (for a duplicate, those committed the first time).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub event_ids: Vec<Uuid>,
+    /// Of the events this import committed, those committed as history: they restated the
+    /// child's past, so they opened no handoff and notified nobody (`docs/handoffs.md`, "History
+    /// is not news"). Zero for a duplicate.
+    pub history: usize,
     /// Where a rejected input is kept; it can be replayed like any HTTP input.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub quarantine_id: Option<Uuid>,
@@ -94,6 +98,7 @@ pub async fn import_input(
         file_sha256: digest.to_string(),
         outcome: InputStatus::Committed,
         event_ids: Vec::new(),
+        history: 0,
         quarantine_id: None,
         step: None,
         problems: Vec::new(),
@@ -103,10 +108,18 @@ pub async fn import_input(
             event_ids,
             duplicate,
         } => {
-            report.event_ids = event_ids;
             if duplicate {
                 report.outcome = InputStatus::Duplicate;
+            } else {
+                let counted = async {
+                    let mut conn = pipeline.store().acquire().await?;
+                    crate::store::events::count_history(&mut conn, &event_ids).await
+                };
+                report.history = counted.await.map_err(|e| ImportError::InputUnavailable {
+                    reason: e.to_string(),
+                })?;
             }
+            report.event_ids = event_ids;
         }
         InputOutcome::Quarantined {
             quarantine_id,
