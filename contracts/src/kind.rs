@@ -379,10 +379,14 @@ pub struct SchoolJoined {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Destination {
-    School { school_urn: String },
+    School {
+        school_urn: String,
+    },
     ElectiveHomeEducation,
     MovedAbroad,
-    Other { description: String },
+    Other {
+        description: String,
+    },
     /// A school outside the maintained sector in England and Wales: abroad, or independent.
     /// A CTF says so with destination LA `MMM` and school `MMMM` (DfE, School to School
     /// guidance, 2019, p. 15). The local authority is told; the child is not missing education.
