@@ -623,3 +623,23 @@ async fn with_concurrency_an_agency_takes_several_children_at_once_and_keeps_eac
         );
     }
 }
+
+/// A date chrono reads but no deadline can be counted from (`+262142-06-01`) once dropped the
+/// connection: the deadline arithmetic panicked. It is refused at the edge with a 422 naming the
+/// field, never the value, and the hub goes on taking events.
+#[tokio::test]
+async fn a_date_at_the_edge_of_the_calendar_gets_422_naming_the_field() {
+    let s = setup(5000, 5000).await;
+    let plan = event(
+        "la-send",
+        json!({"nhs_number": NHS}),
+        json!({}),
+        "ehc_plan.final",
+        json!({"plan_id": "EHCP-EDGE", "issued_on": "+262142-06-01"}),
+    );
+    let (status, problem) = s.hub.post(LA_KEY, "/v1/events", &plan).await;
+    assert_eq!(status, 422, "{problem}");
+    assert_eq!(problem["errors"][0]["field"], "payload.issued_on");
+    assert!(!problem.to_string().contains("262142"), "{problem}");
+    s.hub.submit(LA_KEY, &assessment_request()).await;
+}

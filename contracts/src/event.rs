@@ -5,7 +5,9 @@
 //! on it). An [`Event`] is the submission after the hub has received it: it has an id and a
 //! `received_at`, and is what gets committed.
 
-use chrono::{DateTime, Utc};
+mod dates;
+
+use chrono::{DateTime, Datelike, Utc};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -14,6 +16,8 @@ use crate::AgencyId;
 use crate::demographics::Demographics;
 use crate::identifiers::{LocalId, NhsNumber, Upn};
 use crate::kind::{EventBody, EventKind};
+
+pub use dates::EVENT_YEARS;
 
 /// The envelope version this crate reads and writes.
 pub const SCHEMA_VERSION: u32 = 1;
@@ -140,7 +144,8 @@ impl FieldProblem {
 
 impl EventSubmission {
     /// Checks what the types alone cannot: the envelope version, an id that is a UUIDv7, at
-    /// least one identifier, and an event time that is not in the future.
+    /// least one identifier, an event time that is not in the future, and every date in the
+    /// years [`EVENT_YEARS`].
     pub fn validate(&self, now: DateTime<Utc>) -> Result<(), Vec<FieldProblem>> {
         let mut problems = Vec::new();
         if self.schema_version != SCHEMA_VERSION {
@@ -168,6 +173,27 @@ impl EventSubmission {
                 "occurred_at",
                 "must not be in the future",
             ));
+        }
+        for (field, at) in [
+            ("occurred_at", Some(self.occurred_at)),
+            ("as_at", self.as_at),
+        ] {
+            if at.is_some_and(|t| !EVENT_YEARS.contains(&t.year())) {
+                problems.push(FieldProblem::new(field, dates::reason()));
+            }
+        }
+        // Every other date, wherever it sits: a deadline is counted from payload dates, and a
+        // date far outside a child's life would overflow the calendar (`dates`).
+        for (prefix, value) in [
+            ("subject", serde_json::to_value(&self.subject)),
+            (
+                "payload",
+                serde_json::to_value(&self.body).map(|b| b["payload"].clone()),
+            ),
+        ] {
+            if let Ok(value) = value {
+                dates::check(&value, &mut prefix.to_owned(), &mut problems);
+            }
         }
         if let Some(as_at) = self.as_at {
             if as_at > now + chrono::Duration::minutes(5) {
