@@ -199,6 +199,15 @@ pub async fn post_file(
         let report = import::import_input(&state.pipeline, &source.id, upload.digest, body)
             .await
             .map_err(import_problem)?;
+        // A rejected input is answered as `/v1/ingest/{source}` answers it: a 422 problem
+        // naming the step and the fields, with where the input is kept.
+        if let (Some(quarantine_id), Some(step)) = (report.quarantine_id, &report.step) {
+            let mut p = Problem::for_quarantined(step, &report.problems);
+            p.errors = report.problems;
+            p.quarantine_id = Some(quarantine_id.to_string());
+            p.step = Some(step.clone());
+            return Err(p);
+        }
         Ok::<_, Problem>((StatusCode::OK, axum::Json(report)).into_response())
     }
     .await;

@@ -168,7 +168,7 @@ pub fn document() -> Value {
             "postFile",
             "ingest",
             "Import a file in the source's own format",
-            "The whole file as the body (`docs/adapters/import.md`). An extract (`social-care-csv`, `mapping:<id>`) is imported row by row: each row's events are committed alone, or the row is quarantined alone, and the answer is the import report (`format`, `rows`). Any other format is one input, also bounded by `api.body_limit_bytes`, and the answer says what became of it (`outcome`). The body is bounded by `api.file_upload_limit_bytes` and written to disk as it arrives. The same file again commits nothing.",
+            "The whole file as the body (`docs/adapters/import.md`). An extract (`social-care-csv`, `mapping:<id>`) is imported row by row: each row's events are committed alone, or the row is quarantined alone, and the answer is the import report (`format`, `rows`). Any other format is one input, also bounded by `api.body_limit_bytes`: committed, the answer says so (`outcome`); rejected, it is a 422 problem as from `/v1/ingest/{source}`. The body is bounded by `api.file_upload_limit_bytes` and written to disk as it arrives. The same file again commits nothing.",
         )
         .source_key()
         .path_param("source", "The source's id; the key must be this source's.")
@@ -177,7 +177,7 @@ pub fn document() -> Value {
         .problem(403, "The key belongs to another source.")
         .problem(404, "No such source.")
         .file_problems()
-        .problem(422, "The file was refused before any row was read, or stopped part-way (`report` then says what was done before).")
+        .problem(422, "The file was refused before any row was read, or stopped part-way (`report` then says what was done before); or, for a format that is one input, the input was rejected and quarantined.")
         .unavailable(),
     );
     add(

@@ -26,7 +26,8 @@ pub(super) struct Upload {
     pub digest: FileDigest,
 }
 
-/// Writes `body` to a temporary file, refusing it (413) once it is larger than `limit` bytes.
+/// Writes `body` to a temporary file, refusing it (413) once it is larger than `limit` bytes,
+/// and an empty body (400).
 // A problem is built once per refused request and returned straight to axum (as in `ingest`).
 #[allow(clippy::result_large_err)]
 pub(super) async fn spool(
@@ -62,6 +63,15 @@ pub(super) async fn spool(
         }
         sha256.update(&chunk);
         file.write_all(&chunk).await.map_err(|e| not_stored(&e))?;
+    }
+    if received == 0 {
+        // No file is no input: nothing to import, quarantine or count.
+        return Err(Problem::new(
+            StatusCode::BAD_REQUEST,
+            "empty-body",
+            "Body is empty",
+            "the request body is empty: send the whole file as the body",
+        ));
     }
     file.flush().await.map_err(|e| not_stored(&e))?;
     let mut file = file.into_std().await;

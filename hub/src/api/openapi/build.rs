@@ -250,9 +250,10 @@ impl Op {
             .problem(413, "The body is larger than `api.body_limit_bytes`.")
     }
 
-    /// A whole file's body could not be read, or is larger than `api.file_upload_limit_bytes`.
+    /// A whole file's body could not be read, is empty, or is larger than
+    /// `api.file_upload_limit_bytes`.
     pub(super) fn file_problems(self) -> Self {
-        self.problem(400, "The request body could not be read.").problem(
+        self.problem(400, "The request body could not be read, or is empty.").problem(
             413,
             "The file is larger than `api.file_upload_limit_bytes` (or, for a file that is one input, `api.body_limit_bytes`).",
         )
