@@ -88,6 +88,8 @@ role = "send"
 id = "la-api"
 agency = "la"
 api_key = "${{TEST_LA_KEY}}"
+# The event below is SEN support, outside the `send` role's defaults (docs/security.md).
+may_send = ["sen_support.*"]
 "#,
             store = dir.path().join("store.db").display()
         ),

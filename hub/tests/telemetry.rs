@@ -200,6 +200,10 @@ id = "la-api"
 agency = "la"
 system = "one"
 api_key = "${{file:{la}}}"
+# These tests trace and count whatever the LA sends; the assertion rules have their own tests
+# (tests/trust_boundary.rs).
+may_send = ["*"]
+may_change_involvement_of = ["*"]
 
 [[sources]]
 id = "school-api"
@@ -464,8 +468,11 @@ async fn inputs_committed_together_each_keep_their_own_trace(store: &Store) {
     let hub = Hub::start(store, receiver.start().await).await;
     hub.school_joins().await;
 
-    // Two inputs from one source, committed in one transaction (as a broker source does).
-    let raws = [raw("la-api", la_event()), raw("la-api", la_event())];
+    // Two inputs from one source, committed in one transaction (as a broker source does). Two
+    // facts, not one stated twice: the same fact again would be history and notify nobody.
+    let mut second = la_event();
+    second["payload"]["on"] = json!("2026-11-02");
+    let raws = [raw("la-api", la_event()), raw("la-api", second)];
     let outcomes = hub.pipeline.process_batch(&raws, "canonical-json").await;
     let event_ids: Vec<String> = outcomes
         .iter()
