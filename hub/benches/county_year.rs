@@ -109,9 +109,16 @@ fn config_text(dir: &std::path::Path) -> String {
     for (n, (id, role, urn)) in agencies.iter().enumerate() {
         let key = dir.join(format!("key-{id}"));
         std::fs::write(&key, format!("simulation-key-{id}-0123456789")).unwrap();
+        // The services here record their own work: children's social care its referrals and
+        // closures, which a `service` role's defaults do not cover (docs/security.md).
+        let may_send = if *role == "service" {
+            "may_send = [\"social_care.*\", \"episode_of_care.*\", \"nhs.*\"]\n"
+        } else {
+            ""
+        };
         text.push_str(&format!(
             "[[agencies]]\nid = \"{id}\"\nrole = \"{role}\"\nsink = {sink}\n{}\
-             [[sources]]\nid = \"{id}-api\"\nagency = \"{id}\"\nsystem = \"sim{n}\"\napi_key = \"${{file:{}}}\"\n\
+             [[sources]]\nid = \"{id}-api\"\nagency = \"{id}\"\nsystem = \"sim{n}\"\napi_key = \"${{file:{}}}\"\n{may_send}\
              [[sharing_agreements]]\nid = \"isa-{id}\"\nagency = \"{id}\"\nkinds = [\"*\"]\nfields = [\"subject.identifiers.nhs_number\", \"payload.*\"]\n",
             urn.as_ref().map(|u| format!("school_urns = [\"{u}\"]\n")).unwrap_or_default(),
             key.display()

@@ -93,10 +93,13 @@ async fn main() {
         .local_addr()
         .unwrap()
         .port();
+    // The LA's source enrols the recipients and sends every kind measured: explicit rules, as
+    // the role's defaults would refuse both (docs/security.md).
     let mut config = format!(
         "[store]\nurl = \"{store_url}\"\n[api]\nlisten = \"127.0.0.1:{port}\"\n[log]\nlevel = \"warn\"\n\
          [[agencies]]\nid = \"la-send\"\nrole = \"send\"\n\
          [[sources]]\nid = \"la\"\nagency = \"la-send\"\napi_key = \"${{BENCH_KEY}}\"\n\
+         may_send = [\"*\"]\nmay_change_involvement_of = [\"*\"]\n\
          [[routes]]\nkinds = [\"*\"]\nroles = [\"recipient\"]\n"
     );
     for (i, url) in urls.iter().enumerate() {
@@ -174,10 +177,14 @@ async fn main() {
                 if n >= events {
                     break;
                 }
+                // Each event a new fact: the same fact about a child again is history, which
+                // the hub commits but sends to nobody (docs/handoffs.md).
+                let started_on = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap()
+                    + chrono::Days::new(n as u64);
                 let e = event(
                     &kids[n % kids.len()],
                     "sen_support.started",
-                    json!({"started_on": "2026-11-02", "primary_need": "SLCN"}),
+                    json!({"started_on": started_on.to_string(), "primary_need": "SLCN"}),
                 );
                 let t = Instant::now();
                 let r = http
